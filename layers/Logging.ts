@@ -1,0 +1,17 @@
+import { Config, Effect, Layer, Logger, LogLevel } from "effect"
+
+const formatConfig = Config.literal("json", "pretty")("LOG_FORMAT").pipe(
+  Config.withDefault(process.stdout.isTTY ? "pretty" : "json")
+)
+
+/** LOG_LEVEL and LOG_FORMAT (json in production, pretty in a terminal). */
+export const LoggingLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const format = yield* formatConfig
+    const level = yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+    return Layer.merge(
+      Logger.replace(Logger.defaultLogger, format === "json" ? Logger.jsonLogger : Logger.prettyLoggerDefault),
+      Logger.minimumLogLevel(level)
+    )
+  })
+)

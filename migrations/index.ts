@@ -1,0 +1,16 @@
+import * as Migrator from "@effect/sql/Migrator"
+import core_schema from "./0001_core_schema.ts"
+
+/** Every migration, by `<id>_<name>`; ids only grow. */
+const record = {
+  "0001_core_schema": core_schema
+}
+
+export const loader = Migrator.fromRecord(record)
+
+export const migrations: ReadonlyArray<readonly [id: number, name: string]> = Object.keys(record)
+  .map((key) => {
+    const [, id = "", name = ""] = /^(\d+)_(.+)$/.exec(key) ?? []
+    return [Number(id), name] as const
+  })
+  .sort(([a], [b]) => a - b)

@@ -1,0 +1,23 @@
+import { Schema } from "effect"
+
+/** Cross-instance events, sent with pg_notify in the transaction that makes them true. */
+export const SessionRevoked = Schema.TaggedStruct("session.revoked", {
+  organizationId: Schema.String,
+  userId: Schema.String,
+  /** null: every session of the user. */
+  sessionId: Schema.NullOr(Schema.String),
+  reason: Schema.String
+})
+
+export const UserDeactivated = Schema.TaggedStruct("user.deactivated", {
+  organizationId: Schema.String,
+  userId: Schema.String
+})
+
+export const BusEvent = Schema.Union(SessionRevoked, UserDeactivated)
+export type BusEvent = typeof BusEvent.Type
+
+/** What a subscriber receives: an event, or word that events may have been missed (re-sync from tables). */
+export type BusMessage = { readonly _tag: "Event"; readonly event: BusEvent } | { readonly _tag: "Resync" }
+
+export const BusEventJson = Schema.parseJson(BusEvent)

@@ -1,0 +1,3 @@
+import { Effect } from "effect"
+export const seedDemo = Effect.succeed("seed: todo")
+export const seedDemoIfEmpty = Effect.void
