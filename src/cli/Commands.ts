@@ -3,6 +3,7 @@ import { Console, Effect, Either, Layer, Schema } from "effect"
 import { migrate, appliedMigrations } from "../../migrations/Migrate.ts"
 import { migrations } from "../../migrations/index.ts"
 import { indexStates } from "../../migrations/ConcurrentIndexes.ts"
+import { listenConfig } from "../../layers/HttpServer.ts"
 import { AppLive, CoreLive, DatabaseLive } from "../../layers/Main.ts"
 import { Directory } from "../../services/Directory.ts"
 import { Email, Role, Slug } from "../domain/Roles.ts"
@@ -47,12 +48,13 @@ const statusCommand = (json: boolean) =>
     )
   )
 
-const serveCommand = withDatabase(
-  Effect.gen(function* () {
+const serveCommand = Effect.zipRight(
+  listenConfig,
+  withDatabase(Effect.gen(function* () {
     yield* migrate()
     yield* Effect.provide(seedDemoIfEmpty, CoreLive)
     return yield* Layer.launch(AppLive)
-  })
+  }))
 )
 
 const withDirectory = <A, E>(f: (directory: Directory["Type"]) => Effect.Effect<A, E>) =>

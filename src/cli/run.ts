@@ -22,8 +22,8 @@ export const runCli = (argv: ReadonlyArray<string>) => {
     return
   }
   const program = parsed.right.pipe(
-    Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`error: ${describeFailure(cause)}\n`))),
-    Effect.provide(LoggingLive)
+    Effect.provide(LoggingLive),
+    Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`error: ${describeFailure(cause)}\n`)))
   )
   NodeRuntime.runMain(program, { disableErrorReporting: true })
 }

@@ -1,0 +1,463 @@
+/**
+ * Index build under write load: the longest insert stall while `CREATE INDEX` (plain) and
+ * `CREATE INDEX CONCURRENTLY` build an index on a table of BENCH_ROWS rows that W writers keep
+ * inserting into at a steady rate.
+ *
+ *   npx tsx bench/indexBuild.ts
+ *
+ * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
+ * BENCH_ROWS (1000000), BENCH_REPEATS (3), BENCH_WRITERS (4), BENCH_RATE (2000 inserts/s in total),
+ * BENCH_BUILD_TIMEOUT_S (300, a safety net only: statement_timeout of the build statement).
+ * Prints a markdown table and writes it, with the machine facts, to bench/results/index-build.md.
+ */
+import { Cause, Effect, Exit, Fiber, Redacted } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import pg from "pg"
+import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+const intFromEnv = (name: string, fallback: number, min: number) => {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`)
+  return value
+}
+
+const config = {
+  rows: intFromEnv("BENCH_ROWS", 1_000_000, 1),
+  repeats: intFromEnv("BENCH_REPEATS", 3, 1),
+  writers: intFromEnv("BENCH_WRITERS", 4, 1),
+  rate: intFromEnv("BENCH_RATE", 2_000, 1),
+  buildTimeoutSeconds: intFromEnv("BENCH_BUILD_TIMEOUT_S", 300, 1),
+  baselineMs: 1_000,
+  tailMs: 1_000,
+  stallMs: 100,
+  organizations: 50
+}
+
+type Mode = "plain" | "concurrent"
+
+const benchDir = Path.dirname(Url.fileURLToPath(import.meta.url))
+const resultsFile = Path.join(benchDir, "results", "index-build.md")
+const writerApplicationName = "bench-index-build-writer"
+const indexColumns = "(organization_id, status, created_at DESC)"
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const t0 = process.hrtime.bigint()
+/** Milliseconds since the script started, from the monotonic clock. */
+const nowMs = () => Number(process.hrtime.bigint() - t0) / 1e6
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, Math.max(0, ms))
+    function done() {
+      signal.removeEventListener("abort", done)
+      clearTimeout(timer)
+      resolve()
+    }
+    signal.addEventListener("abort", done, { once: true })
+  })
+
+const throwIfAborted = (signal: AbortSignal) => {
+  if (signal.aborted) throw new Error("benchmark interrupted")
+}
+
+const connect = async (url: string, applicationName: string) => {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName })
+  // A dropped connection must reject the query in flight, not crash the process.
+  client.on("error", () => {})
+  await client.connect()
+  return client
+}
+
+const quantile = (sorted: ReadonlyArray<number>, q: number) => {
+  if (sorted.length === 0) return Number.NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[index]!
+}
+
+const fmtMs = (ms: number) => (Number.isNaN(ms) ? "–" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`)
+
+const log = (message: string) => console.error(`[${(nowMs() / 1000).toFixed(1).padStart(6)} s] ${message}`)
+
+// ---------------------------------------------------------------------------------------------
+// Load generator
+
+interface Sample {
+  readonly start: number
+  readonly end: number
+}
+
+/**
+ * One writer: one row per statement (autocommit), paced to `perWriterRate`. A writer that falls a
+ * little behind (timer granularity) catches up; one that was stalled does not burst afterwards.
+ */
+const runWriter = async (client: pg.Client, perWriterRate: number, stop: AbortSignal, samples: Array<Sample>) => {
+  const statuses = ["open", "in_review", "escalated", "closed", "archived"]
+  const priorities = ["low", "medium", "high", "critical"]
+  const intervalMs = 1000 / perWriterRate
+  let next = nowMs()
+  let n = 0
+  while (!stop.aborted) {
+    const wait = next - nowMs()
+    if (wait >= 1) await sleep(wait, stop)
+    if (stop.aborted) break
+    n++
+    const start = nowMs()
+    await client.query({
+      name: "bench_insert",
+      text: `INSERT INTO bench_cases (organization_id, status, priority, title)
+             VALUES (md5('org-' || $1::int)::uuid, $2, $3, $4)`,
+      values: [n % config.organizations, statuses[n % statuses.length], priorities[n % priorities.length], `Load case ${n}`]
+    })
+    const end = nowMs()
+    samples.push({ start, end })
+    next += intervalMs
+    if (next < end - 50) next = end // stalled: resume the pace, do not replay the backlog
+  }
+}
+
+/** Samples `pg_stat_activity` for writers waiting on a heavyweight lock (explains a stall). */
+const runLockMonitor = async (client: pg.Client, stop: AbortSignal, seen: Array<{ at: number; waiting: number }>) => {
+  while (!stop.aborted) {
+    const at = nowMs()
+    const result = await client.query<{ waiting: string }>(
+      `SELECT count(*) AS waiting FROM pg_stat_activity
+        WHERE application_name = $1 AND state = 'active' AND wait_event_type = 'Lock'`,
+      [writerApplicationName]
+    )
+    seen.push({ at, waiting: Number(result.rows[0]?.waiting ?? 0) })
+    await sleep(20, stop)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One measured build
+
+interface RunResult {
+  readonly mode: Mode
+  readonly run: number
+  readonly buildMs: number
+  readonly insertsDuringBuild: number
+  readonly buildMaxMs: number
+  readonly buildP99Ms: number
+  readonly buildP50Ms: number
+  readonly buildStalls: number
+  readonly baselineMaxMs: number
+  readonly baselineP99Ms: number
+  readonly achievedRate: number
+  readonly lockWaitSamples: number
+  readonly lockSamples: number
+}
+
+interface Connections {
+  readonly admin: pg.Client
+  readonly builder: pg.Client
+  readonly monitor: pg.Client
+  readonly writers: ReadonlyArray<pg.Client>
+}
+
+const measure = async (connections: Connections, mode: Mode, run: number, signal: AbortSignal): Promise<RunResult> => {
+  const { admin, builder, monitor, writers } = connections
+  const indexName = `ix_bench_${mode}_${run}`
+  const samples: Array<Sample> = []
+  const lockSeen: Array<{ at: number; waiting: number }> = []
+  const stopLoad = new AbortController()
+  const onAbort = () => stopLoad.abort()
+  signal.addEventListener("abort", onAbort, { once: true })
+
+  const load = Promise.all([
+    ...writers.map((client) => runWriter(client, config.rate / writers.length, stopLoad.signal, samples)),
+    runLockMonitor(monitor, stopLoad.signal, lockSeen)
+  ])
+  // A writer failure stops the run at once instead of after the build.
+  load.catch(() => stopLoad.abort())
+
+  let buildStart = Number.NaN
+  let buildEnd = Number.NaN
+  try {
+    await sleep(config.baselineMs, stopLoad.signal)
+    throwIfAborted(stopLoad.signal)
+    buildStart = nowMs()
+    await builder.query(`CREATE INDEX ${mode === "concurrent" ? "CONCURRENTLY " : ""}${indexName} ON bench_cases ${indexColumns}`)
+    buildEnd = nowMs()
+    await sleep(config.tailMs, stopLoad.signal)
+  } finally {
+    stopLoad.abort()
+    signal.removeEventListener("abort", onAbort)
+    await load.catch((error: unknown) => {
+      throw new Error(`insert load failed: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  }
+  throwIfAborted(signal)
+  await admin.query(`DROP INDEX IF EXISTS ${indexName}`)
+
+  // Baseline: inserts issued in the second before the build. Build window: every insert that was
+  // in flight at any moment of the build (so one that was already waiting when it started counts).
+  const baseline = samples.filter((s) => s.start >= buildStart - config.baselineMs && s.start < buildStart)
+  const during = samples.filter((s) => s.start < buildEnd && s.end > buildStart)
+  const latencies = (list: ReadonlyArray<Sample>) => list.map((s) => s.end - s.start).sort((a, b) => a - b)
+  const baselineLatencies = latencies(baseline)
+  const buildLatencies = latencies(during)
+  const first = samples.reduce((min, s) => Math.min(min, s.start), Number.POSITIVE_INFINITY)
+  const last = samples.reduce((max, s) => Math.max(max, s.end), 0)
+  const lockInBuild = lockSeen.filter((l) => l.at >= buildStart && l.at <= buildEnd)
+  return {
+    mode,
+    run,
+    buildMs: buildEnd - buildStart,
+    insertsDuringBuild: samples.filter((s) => s.end >= buildStart && s.end <= buildEnd).length,
+    buildMaxMs: buildLatencies.at(-1) ?? Number.NaN,
+    buildP99Ms: quantile(buildLatencies, 0.99),
+    buildP50Ms: quantile(buildLatencies, 0.5),
+    buildStalls: buildLatencies.filter((ms) => ms > config.stallMs).length,
+    baselineMaxMs: baselineLatencies.at(-1) ?? Number.NaN,
+    baselineP99Ms: quantile(baselineLatencies, 0.99),
+    achievedRate: samples.length / ((last - first) / 1000),
+    lockWaitSamples: lockInBuild.filter((l) => l.waiting > 0).length,
+    lockSamples: lockInBuild.length
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+
+const loadTable = async (admin: pg.Client) => {
+  await admin.query("DROP TABLE IF EXISTS bench_cases")
+  await admin.query(`
+    CREATE TABLE bench_cases (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      organization_id uuid NOT NULL,
+      status text NOT NULL,
+      priority text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      title text NOT NULL
+    )`)
+  await admin.query("SELECT setseed(0.42)")
+  await admin.query(
+    `INSERT INTO bench_cases (organization_id, status, priority, created_at, title)
+     SELECT md5('org-' || floor(random() * $2)::int)::uuid,
+            (ARRAY['open', 'in_review', 'escalated', 'closed', 'archived'])[1 + floor(random() * 5)::int],
+            (ARRAY['low', 'medium', 'high', 'critical'])[1 + floor(random() * 4)::int],
+            now() - random() * interval '730 days',
+            'Case ' || g
+       FROM generate_series(1, $1::int) AS g`,
+    [config.rows, config.organizations]
+  )
+  await admin.query("VACUUM ANALYZE bench_cases")
+}
+
+/** Puts the table back to the loaded rows, so every run builds over the same data. */
+const resetTable = async (admin: pg.Client, loadedMaxId: string) => {
+  await admin.query("DELETE FROM bench_cases WHERE id > $1", [loadedMaxId])
+  await admin.query("VACUUM ANALYZE bench_cases")
+  // A checkpoint now, not in the middle of the next run (needs superuser or pg_checkpoint).
+  await admin.query("CHECKPOINT").catch(() => undefined)
+}
+
+interface Facts {
+  readonly postgres: string
+  readonly settings: ReadonlyArray<{ name: string; setting: string; unit: string | null }>
+  readonly tableSize: string
+  readonly database: string
+}
+
+const runBenchmark = async (url: string, database: string, signal: AbortSignal) => {
+  const opened: Array<pg.Client> = []
+  const open = async (name: string) => {
+    const client = await connect(url, name)
+    opened.push(client)
+    return client
+  }
+  let buildingPid: number | undefined
+  try {
+    const admin = await open("bench-index-build-admin")
+    const builder = await open("bench-index-build-builder")
+    const monitor = await open("bench-index-build-monitor")
+    const writers = await Promise.all(Array.from({ length: config.writers }, () => open(writerApplicationName)))
+    buildingPid = Number((await builder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
+    await builder.query(`SET statement_timeout = '${config.buildTimeoutSeconds}s'`)
+
+    log(`loading ${config.rows.toLocaleString("en")} rows`)
+    const loadStart = nowMs()
+    await loadTable(admin)
+    log(`loaded in ${((nowMs() - loadStart) / 1000).toFixed(1)} s`)
+    throwIfAborted(signal)
+    const loadedMaxId = String((await admin.query<{ max: string }>("SELECT max(id) AS max FROM bench_cases")).rows[0]?.max)
+
+    const facts: Facts = {
+      postgres: String((await admin.query<{ version: string }>("SELECT version()")).rows[0]?.version),
+      settings: (
+        await admin.query<{ name: string; setting: string; unit: string | null }>(
+          `SELECT name, setting, unit FROM pg_settings
+            WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'max_parallel_maintenance_workers',
+                           'fsync', 'synchronous_commit', 'max_wal_size', 'wal_level')
+            ORDER BY name`
+        )
+      ).rows,
+      tableSize: String(
+        (await admin.query<{ size: string }>("SELECT pg_size_pretty(pg_total_relation_size('bench_cases')) AS size")).rows[0]?.size
+      ),
+      database
+    }
+
+    const results: Array<RunResult> = []
+    for (let run = 1; run <= config.repeats; run++) {
+      // Alternate which mode goes first, so neither always runs on the colder cache.
+      const modes: ReadonlyArray<Mode> = run % 2 === 1 ? ["plain", "concurrent"] : ["concurrent", "plain"]
+      for (const mode of modes) {
+        throwIfAborted(signal)
+        await resetTable(admin, loadedMaxId)
+        log(`run ${run}/${config.repeats}: ${mode}`)
+        const result = await measure({ admin, builder, monitor, writers }, mode, run, signal)
+        log(
+          `  build ${fmtMs(result.buildMs)}, max insert ${fmtMs(result.buildMaxMs)} (baseline max ${fmtMs(result.baselineMaxMs)}), ` +
+            `${result.buildStalls} inserts > ${config.stallMs} ms`
+        )
+        results.push(result)
+      }
+    }
+    buildingPid = undefined
+    await admin.query("DROP TABLE IF EXISTS bench_cases")
+    return { results, facts }
+  } finally {
+    // Interrupted mid-build: cancel the statement so it does not outlive us on an external server.
+    if (signal.aborted && buildingPid !== undefined && opened[0] !== undefined) {
+      await opened[0].query("SELECT pg_cancel_backend($1)", [buildingPid]).catch(() => undefined)
+    }
+    await Promise.all(opened.map((client) => client.end().catch(() => undefined)))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const report = (results: ReadonlyArray<RunResult>, facts: Facts) => {
+  const header =
+    "| mode | run | build | inserts during build | max insert during build | p99 during build | p50 during build | " +
+    `inserts > ${config.stallMs} ms | baseline max | baseline p99 | writers seen lock-waiting | achieved rate |\n` +
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  const rows = results.map(
+    (r) =>
+      `| ${r.mode} | ${r.run} | ${fmtMs(r.buildMs)} | ${r.insertsDuringBuild} | **${fmtMs(r.buildMaxMs)}** | ${fmtMs(r.buildP99Ms)} | ` +
+      `${fmtMs(r.buildP50Ms)} | ${r.buildStalls} | ${fmtMs(r.baselineMaxMs)} | ${fmtMs(r.baselineP99Ms)} | ` +
+      `${r.lockWaitSamples}/${r.lockSamples} samples | ${Math.round(r.achievedRate)}/s |`
+  )
+  const summaryRows = (["plain", "concurrent"] as const).map((mode) => {
+    const of = results.filter((r) => r.mode === mode)
+    const builds = of.map((r) => r.buildMs).sort((a, b) => a - b)
+    const worst = Math.max(...of.map((r) => r.buildMaxMs))
+    const stalls = of.reduce((sum, r) => sum + r.buildStalls, 0)
+    const verdict = worst <= config.stallMs ? "met" : "missed"
+    return `| ${mode} | ${of.length} | ${fmtMs(quantile(builds, 0.5))} | **${fmtMs(worst)}** | ${stalls} | ${verdict} |`
+  })
+  const summary =
+    `| mode | runs | median build | longest insert stall (all runs) | inserts > ${config.stallMs} ms (all runs) | target ≤ ${config.stallMs} ms |\n` +
+    "|---|---:|---:|---:|---:|---|\n" +
+    summaryRows.join("\n")
+  const table = `${summary}\n\nPer run:\n\n${header}\n${rows.join("\n")}`
+
+  const cpus = Os.cpus()
+  const nproc = (() => {
+    try {
+      return ChildProcess.execFileSync("nproc", { encoding: "utf8" }).trim()
+    } catch {
+      return String(Os.availableParallelism())
+    }
+  })()
+  const markdown = `# Index build under write load
+
+Generated by \`npx tsx bench/indexBuild.ts\` on ${new Date().toISOString()}.
+
+${table}
+
+## Machine and settings
+
+- Node ${process.version}, ${Os.platform()} ${Os.release()}, \`nproc\` = ${nproc} (${cpus[0]?.model ?? "unknown CPU"}), ${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM
+- ${facts.postgres}
+- Database: ${facts.database}
+- Server settings: ${facts.settings.map((s) => `${s.name}=${s.setting}${s.unit !== null && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}
+- Table: ${config.rows.toLocaleString("en")} rows loaded (${facts.tableSize} with the primary key), index \`${indexColumns}\`
+- Load: ${config.writers} writer connections, ${config.rate} inserts/s in total (target), one autocommitted row per INSERT
+- Repeats: ${config.repeats} per mode, order alternating (odd runs plain first, even runs concurrent first)
+
+## Method
+
+1. \`bench_cases\` is created and filled with one \`INSERT … SELECT FROM generate_series\` (${config.organizations}
+   organizations, 5 statuses, 4 priorities, \`created_at\` spread over two years, seeded random), then \`VACUUM ANALYZE\`.
+2. Before each run the rows inserted by the previous run are deleted, the table is vacuumed and a \`CHECKPOINT\`
+   is taken, so every build reads the same ${config.rows.toLocaleString("en")} rows.
+3. The writers start; each sends one \`INSERT\` at a time, paced to its share of the rate, and records the
+   latency of each statement (send to reply, \`process.hrtime.bigint()\`). After ${config.baselineMs} ms of warm-up
+   (the baseline window), a separate connection runs \`CREATE INDEX [CONCURRENTLY] … ON bench_cases ${indexColumns}\`
+   with no \`lock_timeout\` (raw behaviour of both statements). The load continues ${config.tailMs} ms after the build returns,
+   then stops and the index is dropped.
+4. The build window holds every insert in flight at any moment of the build (an insert that started just
+   before it and waited is counted). "Inserts during build" counts inserts that completed inside the build.
+   A paced writer that was stalled does not replay its backlog, so a stall shows up as one long insert per writer,
+   not as a burst afterwards.
+5. "Writers seen lock-waiting" samples \`pg_stat_activity\` every 20 ms during the build and counts samples
+   in which at least one writer waited on a heavyweight lock (\`wait_event_type = 'Lock'\`).
+`
+  return { table, markdown }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point: the embedded server lives in a scope that closes on success, failure and Ctrl-C.
+
+const main = Effect.gen(function* () {
+  const configured = process.env.BENCH_DATABASE_URL
+  let url: string
+  let database: string
+  if (configured !== undefined && configured !== "") {
+    url = configured
+    database = "BENCH_DATABASE_URL (external server)"
+  } else {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-bench-pg-"))
+    log(`starting embedded PostgreSQL in ${dataDir}`)
+    const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true })
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        Fs.rmSync(dataDir, { recursive: true, force: true })
+        Fs.rmSync(`${dataDir}.password`, { force: true })
+      })
+    )
+    url = Redacted.value(handle.url)
+    database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
+  }
+  const { results, facts } = yield* Effect.tryPromise({
+    try: (signal) => runBenchmark(url, database, signal),
+    catch: (error) => (error instanceof Error ? error : new Error(String(error)))
+  })
+  const { table, markdown } = report(results, facts)
+  console.log(table)
+  Fs.mkdirSync(Path.dirname(resultsFile), { recursive: true })
+  Fs.writeFileSync(resultsFile, markdown)
+  log(`wrote ${Path.relative(process.cwd(), resultsFile)}`)
+}).pipe(Effect.scoped)
+
+const fiber = Effect.runFork(main)
+const interrupt = () => {
+  log("interrupted; stopping")
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.once("SIGINT", interrupt)
+process.once("SIGTERM", interrupt)
+fiber.addObserver((exit) => {
+  process.off("SIGINT", interrupt)
+  process.off("SIGTERM", interrupt)
+  if (Exit.isFailure(exit)) {
+    if (!Cause.isInterruptedOnly(exit.cause)) console.error(Cause.pretty(exit.cause))
+    process.exitCode = 1
+  }
+})

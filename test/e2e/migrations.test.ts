@@ -1,0 +1,111 @@
+import { assert, describe, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { migrate } from "../../migrations/Migrate.ts"
+import { indexSpecs } from "../../migrations/IndexSpecs.ts"
+import { runCli } from "../support/Cli.ts"
+import { scopedDatabase, TestDatabaseLive } from "../support/TestDatabase.ts"
+
+const designTables = [
+  "organizations", "users", "auth_sessions", "auth_refresh_tokens", "categories", "cases", "rius",
+  "riu_case_associations", "investigations", "investigation_notes", "audit_log", "notifications", "campaigns",
+  "campaign_assignments", "impersonation_sessions", "implementation_projects", "health_scores",
+  "ai_conversations", "ai_messages", "ai_actions"
+]
+
+const invalidate = (name: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`UPDATE pg_index SET indisvalid = false WHERE indexrelid = ${name}::regclass`
+  })
+
+const indexValidity = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ name: string; valid: boolean }>`
+    SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE c.relname = ANY(${indexSpecs.map((spec) => spec.name)})`
+  return new Map(rows.map((row) => [row.name, row.valid]))
+})
+
+describe("migrations", () => {
+  it.layer(TestDatabaseLive)((it) => {
+    it.effect("creates every table of the design", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`
+        const present = new Set(rows.map((row) => row.name))
+        assert.deepStrictEqual(designTables.filter((table) => !present.has(table)), [])
+      }))
+
+    it.effect("builds at least 40 declared indexes, all valid", () =>
+      Effect.gen(function* () {
+        const validity = yield* indexValidity
+        assert.isAtLeast(indexSpecs.length, 40)
+        assert.strictEqual(validity.size, indexSpecs.length)
+        assert.isTrue([...validity.values()].every((valid) => valid))
+      }))
+
+    it.effect("a second run changes nothing", () =>
+      Effect.gen(function* () {
+        const { applied, indexes } = yield* migrate()
+        assert.deepStrictEqual(applied, [])
+        assert.deepStrictEqual(indexes.filter((index) => index.action !== "unchanged"), [])
+      }))
+
+    it.effect("rebuilds an index left INVALID", () =>
+      Effect.gen(function* () {
+        yield* invalidate("ix_cases_org_status_created")
+        assert.isFalse((yield* indexValidity).get("ix_cases_org_status_created"))
+        const { indexes } = yield* migrate()
+        assert.deepStrictEqual(indexes.filter((index) => index.action !== "unchanged"), [{ name: "ix_cases_org_status_created", action: "rebuilt" }])
+        assert.isTrue((yield* indexValidity).get("ix_cases_org_status_created"))
+      }))
+
+    it.effect("replaces an index whose declared definition changed", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`COMMENT ON INDEX ix_notifications_user_unread IS 'casecore:0000000000000000'`
+        const { indexes } = yield* migrate()
+        assert.deepStrictEqual(indexes.filter((index) => index.action !== "unchanged"), [{ name: "ix_notifications_user_unread", action: "replaced" }])
+        assert.isTrue((yield* indexValidity).get("ix_notifications_user_unread"))
+      }))
+
+    it.effect("refuses a database that applied a migration this code does not know", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`INSERT INTO effect_sql_migrations (migration_id, name) VALUES (99, 'from_the_future')`
+        const error = yield* Effect.flip(migrate())
+        assert.strictEqual(error._tag, "MigrationStateError")
+        assert.include(error.message, "99_from_the_future")
+        yield* sql`DELETE FROM effect_sql_migrations WHERE migration_id = 99`
+      }))
+  })
+
+  it.scoped("refuses a history where an applied migration has another name", () =>
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase("template0")
+      const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.provide(effect, PgClient.layer({ url }))
+      yield* run(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`CREATE TABLE effect_sql_migrations (migration_id integer primary key, created_at timestamptz not null default now(), name text not null)`.pipe(
+          Effect.zipRight(sql`INSERT INTO effect_sql_migrations (migration_id, name) VALUES (1, 'renamed'), (2, 'later')`))))
+      const error = yield* Effect.flip(run(migrate()))
+      assert.include(error.message, "1_renamed in the database but 1_core_schema in the code")
+      assert.include(error.message, "2_later")
+    }))
+
+  it.scoped("two processes migrating at once both succeed and the work is done once", () =>
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase("template0")
+      const env = { DATABASE_URL: Redacted.value(url) }
+      const [a, b] = yield* Effect.promise(() => Promise.all([runCli(["migrate"], { env }), runCli(["migrate"], { env })]))
+      assert.deepStrictEqual([a.code, b.code], [0, 0], `${a.stderr}\n${b.stderr}`)
+      const outputs = [a.stdout, b.stdout]
+      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema")).length, 1)
+      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: none pending")).length, 1)
+      const status = yield* Effect.promise(() => runCli(["migrate", "status", "--json"], { env }))
+      const parsed = JSON.parse(status.stdout) as { applied: Array<unknown>; indexes: Array<{ state: string }> }
+      assert.strictEqual(parsed.applied.length, 1)
+      assert.isTrue(parsed.indexes.every((index) => index.state === "valid"))
+    }), { timeout: 60_000 })
+})
