@@ -155,7 +155,9 @@ interface RunResult {
   readonly buildStalls: number
   readonly baselineMaxMs: number
   readonly baselineP99Ms: number
-  readonly achievedRate: number
+  readonly baselineP50Ms: number
+  readonly baselineRate: number
+  readonly buildRate: number
   readonly lockWaitSamples: number
   readonly lockSamples: number
 }
@@ -209,21 +211,22 @@ const measure = async (connections: Connections, mode: Mode, run: number, signal
   const latencies = (list: ReadonlyArray<Sample>) => list.map((s) => s.end - s.start).sort((a, b) => a - b)
   const baselineLatencies = latencies(baseline)
   const buildLatencies = latencies(during)
-  const first = samples.reduce((min, s) => Math.min(min, s.start), Number.POSITIVE_INFINITY)
-  const last = samples.reduce((max, s) => Math.max(max, s.end), 0)
   const lockInBuild = lockSeen.filter((l) => l.at >= buildStart && l.at <= buildEnd)
+  const insertsDuringBuild = samples.filter((s) => s.end >= buildStart && s.end <= buildEnd).length
   return {
     mode,
     run,
     buildMs: buildEnd - buildStart,
-    insertsDuringBuild: samples.filter((s) => s.end >= buildStart && s.end <= buildEnd).length,
+    insertsDuringBuild,
     buildMaxMs: buildLatencies.at(-1) ?? Number.NaN,
     buildP99Ms: quantile(buildLatencies, 0.99),
     buildP50Ms: quantile(buildLatencies, 0.5),
     buildStalls: buildLatencies.filter((ms) => ms > config.stallMs).length,
     baselineMaxMs: baselineLatencies.at(-1) ?? Number.NaN,
     baselineP99Ms: quantile(baselineLatencies, 0.99),
-    achievedRate: samples.length / ((last - first) / 1000),
+    baselineP50Ms: quantile(baselineLatencies, 0.5),
+    baselineRate: baseline.length / (config.baselineMs / 1000),
+    buildRate: insertsDuringBuild / ((buildEnd - buildStart) / 1000),
     lockWaitSamples: lockInBuild.filter((l) => l.waiting > 0).length,
     lockSamples: lockInBuild.length
   }
@@ -279,13 +282,29 @@ const runBenchmark = async (url: string, database: string, signal: AbortSignal) 
     opened.push(client)
     return client
   }
-  let buildingPid: number | undefined
+  // Ctrl-C mid-statement: cancel the bulk load or the build on the server (from a fresh connection,
+  // the others are busy), so the statements in flight reject and nothing outlives us on an external server.
+  const busyPids: Array<number> = []
+  const cancelStatements = () => {
+    if (busyPids.length === 0) return
+    void connect(url, "bench-index-build-cancel").then(
+      (client) =>
+        client
+          .query("SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", [busyPids])
+          .catch(() => undefined)
+          .finally(() => client.end().catch(() => undefined)),
+      () => undefined
+    )
+  }
+  signal.addEventListener("abort", cancelStatements, { once: true })
   try {
     const admin = await open("bench-index-build-admin")
     const builder = await open("bench-index-build-builder")
     const monitor = await open("bench-index-build-monitor")
     const writers = await Promise.all(Array.from({ length: config.writers }, () => open(writerApplicationName)))
-    buildingPid = Number((await builder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
+    for (const client of [admin, builder]) {
+      busyPids.push(Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid))
+    }
     await builder.query(`SET statement_timeout = '${config.buildTimeoutSeconds}s'`)
 
     log(`loading ${config.rows.toLocaleString("en")} rows`)
@@ -327,14 +346,10 @@ const runBenchmark = async (url: string, database: string, signal: AbortSignal) 
         results.push(result)
       }
     }
-    buildingPid = undefined
     await admin.query("DROP TABLE IF EXISTS bench_cases")
     return { results, facts }
   } finally {
-    // Interrupted mid-build: cancel the statement so it does not outlive us on an external server.
-    if (signal.aborted && buildingPid !== undefined && opened[0] !== undefined) {
-      await opened[0].query("SELECT pg_cancel_backend($1)", [buildingPid]).catch(() => undefined)
-    }
+    signal.removeEventListener("abort", cancelStatements)
     await Promise.all(opened.map((client) => client.end().catch(() => undefined)))
   }
 }
@@ -345,13 +360,14 @@ const runBenchmark = async (url: string, database: string, signal: AbortSignal) 
 const report = (results: ReadonlyArray<RunResult>, facts: Facts) => {
   const header =
     "| mode | run | build | inserts during build | max insert during build | p99 during build | p50 during build | " +
-    `inserts > ${config.stallMs} ms | baseline max | baseline p99 | writers seen lock-waiting | achieved rate |\n` +
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    `inserts > ${config.stallMs} ms | baseline max | baseline p99 | baseline p50 | rate baseline → build | writers seen lock-waiting |\n` +
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   const rows = results.map(
     (r) =>
       `| ${r.mode} | ${r.run} | ${fmtMs(r.buildMs)} | ${r.insertsDuringBuild} | **${fmtMs(r.buildMaxMs)}** | ${fmtMs(r.buildP99Ms)} | ` +
       `${fmtMs(r.buildP50Ms)} | ${r.buildStalls} | ${fmtMs(r.baselineMaxMs)} | ${fmtMs(r.baselineP99Ms)} | ` +
-      `${r.lockWaitSamples}/${r.lockSamples} samples | ${Math.round(r.achievedRate)}/s |`
+      `${fmtMs(r.baselineP50Ms)} | ${Math.round(r.baselineRate)}/s → ${Math.round(r.buildRate)}/s | ` +
+      `${r.lockWaitSamples}/${r.lockSamples} samples |`
   )
   const summaryRows = (["plain", "concurrent"] as const).map((mode) => {
     const of = results.filter((r) => r.mode === mode)
@@ -408,6 +424,10 @@ ${table}
    not as a burst afterwards.
 5. "Writers seen lock-waiting" samples \`pg_stat_activity\` every 20 ms during the build and counts samples
    in which at least one writer waited on a heavyweight lock (\`wait_event_type = 'Lock'\`).
+6. "Rate baseline → build" is the achieved rate: inserts completed per second in the baseline window and
+   inside the build. Each writer has one statement in flight, so once an insert takes longer than
+   ${config.writers}/${config.rate} s (${((config.writers / config.rate) * 1000).toFixed(1)} ms) the achieved rate falls short of the target;
+   raise \`BENCH_WRITERS\` to hold the rate on a slower disk.
 `
   return { table, markdown }
 }
@@ -435,9 +455,22 @@ const main = Effect.gen(function* () {
     url = Redacted.value(handle.url)
     database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
   }
-  const { results, facts } = yield* Effect.tryPromise({
-    try: (signal) => runBenchmark(url, database, signal),
-    catch: (error) => (error instanceof Error ? error : new Error(String(error)))
+  // Unlike Effect.tryPromise, interruption here waits until the benchmark has closed its connections,
+  // and only then does the scope stop the embedded server.
+  const { results, facts } = yield* Effect.async<Awaited<ReturnType<typeof runBenchmark>>, Error>((resume) => {
+    const controller = new AbortController()
+    const running = runBenchmark(url, database, controller.signal)
+    running.then(
+      (value) => resume(Effect.succeed(value)),
+      (error: unknown) => resume(Effect.fail(error instanceof Error ? error : new Error(String(error))))
+    )
+    return Effect.promise(() => {
+      controller.abort()
+      return running.then(
+        () => undefined,
+        () => undefined
+      )
+    })
   })
   const { table, markdown } = report(results, facts)
   console.log(table)

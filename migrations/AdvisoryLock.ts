@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 
 /** Advisory lock keys; one place so no two jobs share a key by accident. */
 export const LockKeys = {
@@ -11,14 +11,29 @@ export const LockKeys = {
 /**
  * Runs `use` on a reserved connection that holds a session-level advisory lock for its whole run.
  * Session level (not transaction level) because CREATE INDEX CONCURRENTLY cannot run in a transaction.
+ * The lock is polled with pg_try_advisory_lock, never awaited inside a statement: CONCURRENTLY waits
+ * for every open transaction, so a waiter blocked in pg_advisory_lock would deadlock with the holder.
  */
 export const withSessionLock = <A, E, R>(key: number, use: (connection: Connection) => Effect.Effect<A, E, R>) =>
   Effect.scoped(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const connection = yield* sql.reserve
+      const tryLock = connection.execute("SELECT pg_try_advisory_lock($1) AS locked", [key], undefined).pipe(
+        Effect.flatMap(([row]) => (row?.locked === true ? Effect.void : Effect.fail("busy" as const)))
+      )
       yield* Effect.acquireRelease(
-        connection.execute("SELECT pg_advisory_lock($1)", [key], undefined),
+        tryLock.pipe(
+          Effect.catchIf(
+            (error) => error === "busy",
+            () =>
+              Effect.logInfo("waiting for another process that holds the lock").pipe(
+                Effect.zipRight(tryLock),
+                Effect.retry({ schedule: Schedule.spaced(Duration.millis(250)), while: (error) => error === "busy" })
+              )
+          ),
+          Effect.catchIf((error): error is "busy" => error === "busy", () => Effect.dieMessage("advisory lock never acquired"))
+        ),
         () => connection.execute("SELECT pg_advisory_unlock($1)", [key], undefined).pipe(Effect.ignore)
       )
       return yield* use(connection)
