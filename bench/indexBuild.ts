@@ -7,7 +7,8 @@
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
  * BENCH_ROWS (1000000), BENCH_REPEATS (3), BENCH_WRITERS (4), BENCH_RATE (2000 inserts/s in total),
- * BENCH_BUILD_TIMEOUT_S (300, a safety net only: statement_timeout of the build statement).
+ * BENCH_BUILD_TIMEOUT_S (300, a safety net only: statement_timeout of the build statement),
+ * BENCH_PARALLEL_WORKERS (unset: the server's max_parallel_maintenance_workers for the build session).
  * Prints a markdown table and writes it, with the machine facts, to bench/results/index-build.md.
  */
 import { Cause, Effect, Exit, Fiber, Redacted } from "effect"
@@ -15,6 +16,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Perf from "node:perf_hooks"
 import * as Url from "node:url"
 import pg from "pg"
 import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
@@ -36,6 +38,10 @@ const config = {
   writers: intFromEnv("BENCH_WRITERS", 4, 1),
   rate: intFromEnv("BENCH_RATE", 2_000, 1),
   buildTimeoutSeconds: intFromEnv("BENCH_BUILD_TIMEOUT_S", 300, 1),
+  /** max_parallel_maintenance_workers for the build session; unset keeps the server's setting. */
+  parallelWorkers: process.env.BENCH_PARALLEL_WORKERS === undefined || process.env.BENCH_PARALLEL_WORKERS === ""
+    ? undefined
+    : intFromEnv("BENCH_PARALLEL_WORKERS", 0, 0),
   baselineMs: 1_000,
   tailMs: 1_000,
   stallMs: 100,
@@ -127,16 +133,22 @@ const runWriter = async (client: pg.Client, perWriterRate: number, stop: AbortSi
   }
 }
 
-/** Samples `pg_stat_activity` for writers waiting on a heavyweight lock (explains a stall). */
-const runLockMonitor = async (client: pg.Client, stop: AbortSignal, seen: Array<{ at: number; waiting: number }>) => {
+interface WaitSample {
+  readonly at: number
+  /** "type:event" of each writer waiting inside a statement: "Lock:relation", "Lock:extend", "IO:WalSync", … */
+  readonly events: ReadonlyArray<string>
+}
+
+/** Samples what the writers' backends wait on (`pg_stat_activity`), to explain a stall. */
+const runWaitMonitor = async (client: pg.Client, stop: AbortSignal, seen: Array<WaitSample>) => {
   while (!stop.aborted) {
     const at = nowMs()
-    const result = await client.query<{ waiting: string }>(
-      `SELECT count(*) AS waiting FROM pg_stat_activity
-        WHERE application_name = $1 AND state = 'active' AND wait_event_type = 'Lock'`,
+    const result = await client.query<{ wait: string }>(
+      `SELECT wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
+        WHERE application_name = $1 AND state = 'active' AND wait_event IS NOT NULL`,
       [writerApplicationName]
     )
-    seen.push({ at, waiting: Number(result.rows[0]?.waiting ?? 0) })
+    seen.push({ at, events: result.rows.map((row) => row.wait) })
     await sleep(20, stop)
   }
 }
@@ -158,8 +170,13 @@ interface RunResult {
   readonly baselineP50Ms: number
   readonly baselineRate: number
   readonly buildRate: number
+  /** Samples in which a writer waited on a heavyweight lock, of all samples taken during the build. */
   readonly lockWaitSamples: number
-  readonly lockSamples: number
+  readonly waitSamples: number
+  /** The most frequent writer wait events during the build, with how many writer-samples showed each. */
+  readonly topWaits: ReadonlyArray<readonly [string, number]>
+  /** Longest event-loop delay of this process during the build (client-side measurement noise). */
+  readonly eventLoopMaxMs: number
 }
 
 interface Connections {
@@ -173,14 +190,15 @@ const measure = async (connections: Connections, mode: Mode, run: number, signal
   const { admin, builder, monitor, writers } = connections
   const indexName = `ix_bench_${mode}_${run}`
   const samples: Array<Sample> = []
-  const lockSeen: Array<{ at: number; waiting: number }> = []
+  const waitsSeen: Array<WaitSample> = []
+  const eventLoop = Perf.monitorEventLoopDelay({ resolution: 5 })
   const stopLoad = new AbortController()
   const onAbort = () => stopLoad.abort()
   signal.addEventListener("abort", onAbort, { once: true })
 
   const load = Promise.all([
     ...writers.map((client) => runWriter(client, config.rate / writers.length, stopLoad.signal, samples)),
-    runLockMonitor(monitor, stopLoad.signal, lockSeen)
+    runWaitMonitor(monitor, stopLoad.signal, waitsSeen)
   ])
   // A writer failure stops the run at once instead of after the build.
   load.catch(() => stopLoad.abort())
@@ -190,9 +208,11 @@ const measure = async (connections: Connections, mode: Mode, run: number, signal
   try {
     await sleep(config.baselineMs, stopLoad.signal)
     throwIfAborted(stopLoad.signal)
+    eventLoop.enable()
     buildStart = nowMs()
     await builder.query(`CREATE INDEX ${mode === "concurrent" ? "CONCURRENTLY " : ""}${indexName} ON bench_cases ${indexColumns}`)
     buildEnd = nowMs()
+    eventLoop.disable()
     await sleep(config.tailMs, stopLoad.signal)
   } finally {
     stopLoad.abort()
@@ -204,14 +224,16 @@ const measure = async (connections: Connections, mode: Mode, run: number, signal
   throwIfAborted(signal)
   await admin.query(`DROP INDEX IF EXISTS ${indexName}`)
 
-  // Baseline: inserts issued in the second before the build. Build window: every insert that was
-  // in flight at any moment of the build (so one that was already waiting when it started counts).
-  const baseline = samples.filter((s) => s.start >= buildStart - config.baselineMs && s.start < buildStart)
+  // Baseline: inserts issued and completed in the second before the build. Build window: every insert
+  // that was in flight at any moment of the build (so one that was already waiting when it started counts).
+  const baseline = samples.filter((s) => s.start >= buildStart - config.baselineMs && s.end < buildStart)
   const during = samples.filter((s) => s.start < buildEnd && s.end > buildStart)
   const latencies = (list: ReadonlyArray<Sample>) => list.map((s) => s.end - s.start).sort((a, b) => a - b)
   const baselineLatencies = latencies(baseline)
   const buildLatencies = latencies(during)
-  const lockInBuild = lockSeen.filter((l) => l.at >= buildStart && l.at <= buildEnd)
+  const waitsInBuild = waitsSeen.filter((w) => w.at >= buildStart && w.at <= buildEnd)
+  const waitCounts = new Map<string, number>()
+  for (const event of waitsInBuild.flatMap((w) => w.events)) waitCounts.set(event, (waitCounts.get(event) ?? 0) + 1)
   const insertsDuringBuild = samples.filter((s) => s.end >= buildStart && s.end <= buildEnd).length
   return {
     mode,
@@ -227,8 +249,10 @@ const measure = async (connections: Connections, mode: Mode, run: number, signal
     baselineP50Ms: quantile(baselineLatencies, 0.5),
     baselineRate: baseline.length / (config.baselineMs / 1000),
     buildRate: insertsDuringBuild / ((buildEnd - buildStart) / 1000),
-    lockWaitSamples: lockInBuild.filter((l) => l.waiting > 0).length,
-    lockSamples: lockInBuild.length
+    lockWaitSamples: waitsInBuild.filter((w) => w.events.some((event) => event.startsWith("Lock:"))).length,
+    waitSamples: waitsInBuild.length,
+    topWaits: [...waitCounts].sort((a, b) => b[1] - a[1]).slice(0, 3),
+    eventLoopMaxMs: eventLoop.max / 1e6
   }
 }
 
@@ -306,6 +330,9 @@ const runBenchmark = async (url: string, database: string, signal: AbortSignal) 
       busyPids.push(Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid))
     }
     await builder.query(`SET statement_timeout = '${config.buildTimeoutSeconds}s'`)
+    if (config.parallelWorkers !== undefined) {
+      await builder.query(`SET max_parallel_maintenance_workers = ${config.parallelWorkers}`)
+    }
 
     log(`loading ${config.rows.toLocaleString("en")} rows`)
     const loadStart = nowMs()
@@ -360,14 +387,15 @@ const runBenchmark = async (url: string, database: string, signal: AbortSignal) 
 const report = (results: ReadonlyArray<RunResult>, facts: Facts) => {
   const header =
     "| mode | run | build | inserts during build | max insert during build | p99 during build | p50 during build | " +
-    `inserts > ${config.stallMs} ms | baseline max | baseline p99 | baseline p50 | rate baseline → build | writers seen lock-waiting |\n` +
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    `inserts > ${config.stallMs} ms | baseline max | baseline p99 | baseline p50 | rate baseline → build | lock-wait samples | top writer waits | client event-loop max |\n` +
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
   const rows = results.map(
     (r) =>
       `| ${r.mode} | ${r.run} | ${fmtMs(r.buildMs)} | ${r.insertsDuringBuild} | **${fmtMs(r.buildMaxMs)}** | ${fmtMs(r.buildP99Ms)} | ` +
       `${fmtMs(r.buildP50Ms)} | ${r.buildStalls} | ${fmtMs(r.baselineMaxMs)} | ${fmtMs(r.baselineP99Ms)} | ` +
       `${fmtMs(r.baselineP50Ms)} | ${Math.round(r.baselineRate)}/s → ${Math.round(r.buildRate)}/s | ` +
-      `${r.lockWaitSamples}/${r.lockSamples} samples |`
+      `${r.lockWaitSamples}/${r.waitSamples} | ${r.topWaits.map(([event, n]) => `${event} ×${n}`).join(", ") || "–"} | ` +
+      `${fmtMs(r.eventLoopMaxMs)} |`
   )
   const summaryRows = (["plain", "concurrent"] as const).map((mode) => {
     const of = results.filter((r) => r.mode === mode)
@@ -405,6 +433,7 @@ ${table}
 - Server settings: ${facts.settings.map((s) => `${s.name}=${s.setting}${s.unit !== null && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}
 - Table: ${config.rows.toLocaleString("en")} rows loaded (${facts.tableSize} with the primary key), index \`${indexColumns}\`
 - Load: ${config.writers} writer connections, ${config.rate} inserts/s in total (target), one autocommitted row per INSERT
+- Build session: max_parallel_maintenance_workers = ${config.parallelWorkers ?? "server setting (above)"}, no lock_timeout
 - Repeats: ${config.repeats} per mode, order alternating (odd runs plain first, even runs concurrent first)
 
 ## Method
@@ -415,19 +444,25 @@ ${table}
    is taken, so every build reads the same ${config.rows.toLocaleString("en")} rows.
 3. The writers start; each sends one \`INSERT\` at a time, paced to its share of the rate, and records the
    latency of each statement (send to reply, \`process.hrtime.bigint()\`). After ${config.baselineMs} ms of warm-up
-   (the baseline window), a separate connection runs \`CREATE INDEX [CONCURRENTLY] … ON bench_cases ${indexColumns}\`
+   (the baseline window: inserts that started and finished in it), a separate connection runs \`CREATE INDEX [CONCURRENTLY] … ON bench_cases ${indexColumns}\`
    with no \`lock_timeout\` (raw behaviour of both statements). The load continues ${config.tailMs} ms after the build returns,
    then stops and the index is dropped.
 4. The build window holds every insert in flight at any moment of the build (an insert that started just
    before it and waited is counted). "Inserts during build" counts inserts that completed inside the build.
    A paced writer that was stalled does not replay its backlog, so a stall shows up as one long insert per writer,
    not as a burst afterwards.
-5. "Writers seen lock-waiting" samples \`pg_stat_activity\` every 20 ms during the build and counts samples
-   in which at least one writer waited on a heavyweight lock (\`wait_event_type = 'Lock'\`).
+5. A monitor connection samples the writers' \`pg_stat_activity\` rows every 20 ms. "Lock-wait samples" counts
+   samples during the build in which at least one writer waited on a heavyweight lock (\`wait_event_type = 'Lock'\`);
+   "top writer waits" lists the most frequent \`wait_event_type:wait_event\` during the build, counted per
+   writer per sample: \`Lock:relation\` is the table lock a plain build holds, \`Lock:extend\` writers queueing
+   to grow the table file, \`IO:WalSync\`/\`LWLock:WALWrite\` commit flushes. No wait event while an insert is
+   slow means the backend was running or waiting for a CPU.
 6. "Rate baseline → build" is the achieved rate: inserts completed per second in the baseline window and
    inside the build. Each writer has one statement in flight, so once an insert takes longer than
    ${config.writers}/${config.rate} s (${((config.writers / config.rate) * 1000).toFixed(1)} ms) the achieved rate falls short of the target;
    raise \`BENCH_WRITERS\` to hold the rate on a slower disk.
+7. "Client event-loop max" is the longest event-loop delay of the benchmark process during the build
+   (\`perf_hooks.monitorEventLoopDelay\`): a latency close to it may be the client being starved, not the server.
 `
   return { table, markdown }
 }

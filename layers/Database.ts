@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
+import { portConfig } from "./ConfigValues.ts"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
 
 /** The connection string of the database this process uses (for clients outside the pool: LISTEN). */
@@ -30,7 +31,7 @@ export const DatabaseUrlLive = Layer.scoped(
     const configured = yield* databaseUrlConfig
     if (Option.isSome(configured)) return configured.value
     const dataDir = yield* Config.string("EMBEDDED_PG_DIR").pipe(Config.withDefault(".data/pg"))
-    const port = yield* Config.port("EMBEDDED_PG_PORT").pipe(Config.withDefault(0))
+    const port = yield* portConfig("EMBEDDED_PG_PORT", 0)
     const server = yield* EmbeddedPostgres.start({ dataDir, port })
     yield* Effect.logInfo(`embedded PostgreSQL on 127.0.0.1:${server.port} (${server.dataDir})`)
     return server.url

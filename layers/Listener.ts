@@ -21,6 +21,7 @@ export const EventBusLive = Layer.scoped(
     const url = yield* DatabaseUrl
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<BusMessage>(), PubSub.shutdown)
     const connected = yield* Ref.make(false)
+    const firstConnect = yield* Deferred.make<void>()
 
     const session = Effect.gen(function* () {
       const client = new pg.Client({ connectionString: Redacted.value(url), application_name: "casecore-listener" })
@@ -37,6 +38,7 @@ export const EventBusLive = Layer.scoped(
       )
       yield* Effect.tryPromise(() => client.query(`LISTEN ${channel}`))
       yield* Ref.set(connected, true)
+      yield* Deferred.succeed(firstConnect, undefined)
       yield* PubSub.publish(hub, { _tag: "Resync" })
       yield* Effect.logDebug("listener connected")
       return yield* Deferred.await(lost)
@@ -47,6 +49,8 @@ export const EventBusLive = Layer.scoped(
       Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))),
       Effect.forkScoped
     )
+    // Serve only once listening (or after a bounded wait; /readyz reports the truth meanwhile).
+    yield* Deferred.await(firstConnect).pipe(Effect.timeout(Duration.seconds(10)), Effect.ignore)
 
     return EventBus.of({
       publish: (event) => sql`SELECT pg_notify(${channel}, ${Schema.encodeSync(BusEventJson)(event)})`.pipe(Effect.asVoid),

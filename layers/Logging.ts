@@ -9,9 +9,6 @@ export const LoggingLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const format = yield* formatConfig
     const level = yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
-    return Layer.merge(
-      Logger.replace(Logger.defaultLogger, format === "json" ? Logger.jsonLogger : Logger.prettyLoggerDefault),
-      Logger.minimumLogLevel(level)
-    )
+    return Layer.merge(format === "json" ? Logger.json : Logger.pretty, Logger.minimumLogLevel(level))
   })
 )

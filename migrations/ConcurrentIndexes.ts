@@ -96,6 +96,8 @@ export const buildIndexes = (connection: Connection) =>
     if (bad.length > 0) return yield* new IndexBuildError({ message: `invalid index spec names: ${bad.map((s) => s.name).join(", ")}` })
     yield* connection.executeRaw("SET lock_timeout = '2s'", [])
     yield* connection.executeRaw("SET statement_timeout = 0", [])
+    // Parallel build workers would take both cores of a small machine from the writers (bench/results/index-build.md).
+    yield* connection.executeRaw("SET max_parallel_maintenance_workers = 0", [])
     const existing = yield* existingIndexes(connection)
     const results: Array<{ readonly name: string; readonly action: IndexAction }> = []
     for (const spec of indexSpecs) {
@@ -103,7 +105,7 @@ export const buildIndexes = (connection: Connection) =>
       if (action !== "unchanged") yield* Effect.logInfo(`index ${spec.name}: ${action}`)
       results.push({ name: spec.name, action })
     }
-    yield* connection.executeRaw("RESET lock_timeout", [])
+    yield* connection.executeRaw("RESET lock_timeout; RESET statement_timeout; RESET max_parallel_maintenance_workers", [])
     const states = yield* indexStates(connection)
     const broken = states.filter((index) => index.state !== "valid")
     if (broken.length > 0) {

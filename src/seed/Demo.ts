@@ -54,6 +54,7 @@ interface CustomerSeed {
     readonly name: string
     readonly status: "PLANNING" | "IN_PROGRESS" | "LIVE" | "ON_HOLD"
     readonly createdDaysAgo: number
+    readonly updatedDaysAgo: number
     readonly goLiveInDays: number
   }>
   readonly health: { readonly score: number; readonly weeklyActiveUsers: number; readonly slaBreaches: number }
@@ -300,8 +301,8 @@ const acme: CustomerSeed = {
     }
   },
   projects: [
-    { name: "Hotline and web intake launch", status: "LIVE", createdDaysAgo: 150, goLiveInDays: -100 },
-    { name: "HRIS integration (Workday)", status: "IN_PROGRESS", createdDaysAgo: 40, goLiveInDays: 30 }
+    { name: "Hotline and web intake launch", status: "LIVE", createdDaysAgo: 150, updatedDaysAgo: 12, goLiveInDays: -100 },
+    { name: "HRIS integration (Workday)", status: "IN_PROGRESS", createdDaysAgo: 40, updatedDaysAgo: 2, goLiveInDays: 30 }
   ],
   health: { score: 86, weeklyActiveUsers: 4, slaBreaches: 0 }
 }
@@ -536,8 +537,8 @@ const globex: CustomerSeed = {
     }
   },
   projects: [
-    { name: "Platform rollout", status: "IN_PROGRESS", createdDaysAgo: 90, goLiveInDays: 20 },
-    { name: "EMEA hotline numbers and localization", status: "PLANNING", createdDaysAgo: 10, goLiveInDays: 75 }
+    { name: "Platform rollout", status: "IN_PROGRESS", createdDaysAgo: 90, updatedDaysAgo: 1, goLiveInDays: 20 },
+    { name: "EMEA hotline numbers and localization", status: "PLANNING", createdDaysAgo: 10, updatedDaysAgo: 4, goLiveInDays: 75 }
   ],
   health: { score: 64, weeklyActiveUsers: 3, slaBreaches: 2 }
 }
@@ -893,7 +894,7 @@ const loadDemo = Effect.gen(function* () {
           owner_user_id: opsUser,
           target_go_live: isoDate(now + project.goLiveInDays * DAY),
           created_at: ago(project.createdDaysAgo),
-          updated_at: ago(Math.min(project.createdDaysAgo, 2))
+          updated_at: ago(project.updatedDaysAgo)
         })}
         RETURNING id`
       counts.projects += 1
@@ -906,7 +907,7 @@ const loadDemo = Effect.gen(function* () {
           body: `Status ${project.status.toLowerCase().replace("_", " ")}, target go-live ${isoDate(now + project.goLiveInDays * DAY)}.`,
           entity_type: "implementation_project",
           entity_id: row!.id,
-          created_at: ago(Math.min(project.createdDaysAgo, 2))
+          created_at: ago(project.updatedDaysAgo)
         })
       }
     }
@@ -983,7 +984,7 @@ export const seedDemoIfEmpty: Effect.Effect<void, CliError | ConfigError.ConfigE
       return row?.present === true ? Option.none() : Option.some(yield* loadDemo)
     })
   )
-  if (Option.isSome(seeded)) yield* Effect.logInfo(`empty database: loaded the demo data; ${loginHint}`).pipe(Effect.annotateLogs("summary", seeded.value))
+  if (Option.isSome(seeded)) yield* Effect.logInfo(`empty database, demo data loaded: ${seeded.value}`)
 }).pipe(
   Effect.catchTags({
     DemoAlreadySeeded: () => Effect.logInfo("demo data was loaded by another process"),

@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Exit, Redacted, Scope } from "effect"
+import { Effect, Exit, Logger, LogLevel, Redacted, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -57,7 +57,10 @@ export default async function setup(project: TestProject) {
   const template = `casecore_template_${process.pid}`
   await admin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${template}`).then(() => client.query(`CREATE DATABASE ${template}`)))
   await Effect.runPromise(
-    migrate().pipe(Effect.provide(PgClient.layer({ url: Redacted.make(withDatabase(adminUrl, template)) })))
+    migrate().pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(withDatabase(adminUrl, template)) })),
+      Logger.withMinimumLogLevel(LogLevel.Warning)
+    )
   )
   project.provide("databaseAdminUrl", adminUrl)
   project.provide("templateDatabase", template)

@@ -1,0 +1,146 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { runCli } from "../support/Cli.ts"
+import { startServer } from "../support/Server.ts"
+import { scopedDatabase } from "../support/TestDatabase.ts"
+
+const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "")
+
+const withDatabaseEnv = Effect.map(scopedDatabase(), (url) => ({ DATABASE_URL: Redacted.value(url) }))
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-cli-"))
+    // Run as root, the embedded server runs as the `postgres` user, which must reach its data directory.
+    Fs.chmodSync(dir, 0o755)
+    return dir
+  }),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("cli", () => {
+  it.live("exits 2 with the usage on an unknown command or a missing option", () =>
+    Effect.gen(function* () {
+      const unknown = yield* Effect.promise(() => runCli(["frobnicate"]))
+      assert.strictEqual(unknown.code, 2)
+      assert.include(unknown.stderr, "error: unknown command: frobnicate")
+      const missing = yield* Effect.promise(() => runCli(["org", "create", "--name", "Acme"]))
+      assert.strictEqual(missing.code, 2)
+      assert.include(missing.stderr, "missing --slug")
+    }))
+
+  it.live("stops with one line naming a malformed variable", () =>
+    Effect.gen(function* () {
+      const run = yield* Effect.promise(() => runCli(["serve"], { env: { PORT: "eighty" } }))
+      assert.strictEqual(run.code, 1)
+      assert.deepStrictEqual(lines(run.stderr), ['error: configuration error: PORT: Expected an integer value but received "eighty"'])
+    }))
+
+  it.live("stops with one line when DATABASE_URL is unreachable, without printing the password", () =>
+    Effect.gen(function* () {
+      const run = yield* Effect.promise(() =>
+        runCli(["migrate"], { env: { DATABASE_URL: "postgres://app:s3cret-pw@127.0.0.1:9/app" } }))
+      assert.strictEqual(run.code, 1)
+      const [line, ...rest] = lines(run.stderr)
+      assert.deepStrictEqual(rest, [])
+      assert.match(line!, /^error: database error: .*ECONNREFUSED 127\.0\.0\.1:9/)
+      assert.notInclude(run.stderr + run.stdout, "s3cret-pw")
+    }))
+
+  it.scopedLive("stops with one line when the port is busy", () =>
+    Effect.gen(function* () {
+      const env = yield* withDatabaseEnv
+      const blocker = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer().listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.sync(() => server.close())
+      )
+      const port = (blocker.address() as Net.AddressInfo).port
+      const run = yield* Effect.promise(() => runCli(["serve"], { env: { ...env, PORT: String(port), HOST: "127.0.0.1" } }))
+      assert.strictEqual(run.code, 1)
+      assert.include(lines(run.stderr).at(-1), "the port is already in use")
+    }))
+
+  it.scopedLive("creates an organization and a user with the password read from stdin", () =>
+    Effect.gen(function* () {
+      const env = yield* withDatabaseEnv
+      const org = yield* Effect.promise(() => runCli(["org", "create", "--slug", "initech", "--name", "Initech"], { env }))
+      assert.strictEqual(org.code, 0, org.stderr)
+      assert.match(org.stdout.trim(), /^[0-9a-f-]{36}$/)
+      const user = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "initech", "--email", "Peter@Initech.example", "--role", "INVESTIGATOR"], {
+          env,
+          stdin: "correct horse battery staple\n"
+        }))
+      assert.strictEqual(user.code, 0, user.stderr)
+      assert.match(user.stdout.trim(), /^[0-9a-f-]{36}$/)
+      const again = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "initech", "--email", "peter@initech.example", "--role", "VIEWER"], {
+          env,
+          stdin: "another long password\n"
+        }))
+      assert.strictEqual(again.code, 1)
+      assert.include(again.stderr, "peter@initech.example already exists in initech")
+      const duplicateOrg = yield* Effect.promise(() => runCli(["org", "create", "--slug", "initech", "--name", "Again"], { env }))
+      assert.strictEqual(duplicateOrg.code, 1)
+      assert.include(duplicateOrg.stderr, "already exists")
+    }))
+
+  it.scopedLive("refuses a short password and a bad role", () =>
+    Effect.gen(function* () {
+      const env = yield* withDatabaseEnv
+      const short = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "acme", "--email", "a@b.example", "--role", "VIEWER"], { env, stdin: "short\n" }))
+      assert.strictEqual(short.code, 1)
+      assert.include(short.stderr, "at least 12 characters")
+      const role = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "acme", "--email", "a@b.example", "--role", "ROOT"], { env }))
+      assert.strictEqual(role.code, 2)
+      assert.include(role.stderr, "--role")
+    }))
+
+  it.scopedLive("npm start serves /readyz on an embedded database with demo data, and stops cleanly on SIGTERM", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const server = yield* Effect.promise(() => startServer({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: Path.join(dir, "pg") }))
+      const ready = yield* Effect.promise(() => fetch(`${server.baseUrl}/readyz`))
+      assert.strictEqual(ready.status, 200)
+      assert.deepStrictEqual(yield* Effect.promise(() => ready.json()), { status: "ready", checks: { database: true, listener: true } })
+      assert.include(server.output(), "admin@acme.example")
+      const pidFile = Path.join(dir, "pg", "postmaster.pid")
+      assert.isTrue(Fs.existsSync(pidFile))
+      server.child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => server.exited), 0)
+      assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
+    }), { timeout: 120_000 })
+
+  it.scopedLive("recovers an embedded database orphaned by a SIGKILL", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const env = { DATABASE_URL: undefined, EMBEDDED_PG_DIR: Path.join(dir, "pg"), SEED_DEMO: "false" }
+      const first = yield* Effect.promise(() => startServer(env))
+      first.child.kill("SIGKILL")
+      yield* Effect.promise(() => first.exited)
+      const orphan = Number(Fs.readFileSync(Path.join(dir, "pg", "postmaster.pid"), "utf8").split("\n")[0])
+      assert.isTrue(isAlive(orphan), "the embedded server outlived the killed program")
+      const second = yield* Effect.promise(() => startServer(env))
+      assert.strictEqual((yield* Effect.promise(() => fetch(`${second.baseUrl}/readyz`))).status, 200)
+      assert.isFalse(isAlive(orphan))
+      second.child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => second.exited), 0)
+    }), { timeout: 120_000 })
+})
