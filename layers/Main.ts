@@ -1,25 +1,38 @@
 import { HttpLayerRouter, HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { AuditLogLive } from "./AuditLogLive.ts"
+import { AuthLive } from "./AuthLive.ts"
+import { AuthRoutes } from "./AuthRoutes.ts"
 import { DatabaseLive } from "./Database.ts"
 import { DirectoryLive } from "./DirectoryLive.ts"
 import { HealthRoutes } from "./HealthRoutes.ts"
+import { HousekeepingLive } from "./HousekeepingLive.ts"
 import { HttpServerLive } from "./HttpServer.ts"
+import { ClientAddressMiddleware } from "./HttpSupport.ts"
+import { JwtLive } from "./JwtLive.ts"
 import { EventBusLive } from "./Listener.ts"
 import { LoggingLive } from "./Logging.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
+import { RateLimiterLive } from "./RateLimiterLive.ts"
+import { RpcRoutes } from "./RpcLive.ts"
+import { SessionsLive } from "./SessionsLive.ts"
 
-/** Services that need only the database. */
-export const CoreLive = Layer.mergeAll(DirectoryLive, EventBusLive).pipe(Layer.provideMerge(PasswordsLive))
+/** Services over the database (and the event bus), without HTTP: what the CLI and tests build on. */
+export const CoreLive = Layer.mergeAll(SessionsLive, DirectoryLive).pipe(
+  Layer.provideMerge(AuthLive),
+  Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive, PasswordsLive))
+)
 
-const Routes = Layer.mergeAll(HealthRoutes)
+const Routes = Layer.mergeAll(HealthRoutes, AuthRoutes, RpcRoutes, ClientAddressMiddleware)
 
 const Banner = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Effect.logInfo(`listening on ${address.replace("0.0.0.0", "localhost")}`))
 )
 
-/** The HTTP server with every route; needs the database (migrated) and the core services. */
+/** The HTTP server with every route and the background jobs; needs CoreLive and the database. */
 export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true }).pipe(
   Layer.merge(Banner),
+  Layer.merge(HousekeepingLive),
   Layer.provide(HttpServerLive)
 )
 

@@ -63,7 +63,10 @@ export default Effect.gen(function* () {
       revoked_at timestamptz NULL,
       FOREIGN KEY (session_id, organization_id, user_id)
         REFERENCES auth_sessions(id, organization_id, user_id) ON DELETE CASCADE,
-      UNIQUE (session_id, generation)
+      -- Exactly one live token per session (one family), checked at commit so a rotation can spend
+      -- the old token and insert the new one in any order within its transaction.
+      CONSTRAINT auth_refresh_tokens_one_live EXCLUDE USING btree (session_id WITH =)
+        WHERE (rotated_at IS NULL AND revoked_at IS NULL) DEFERRABLE INITIALLY DEFERRED
     )`
 
   yield* sql`

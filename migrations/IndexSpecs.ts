@@ -15,7 +15,7 @@ export interface IndexSpec {
  * Indexes on tables of 0001_core_schema. Left out on purpose, because a primary key or UNIQUE
  * constraint already leads with the column(s): users (organization_id, email | id), categories
  * (organization_id, name | id), cases and rius (organization_id, reference | id),
- * riu_case_associations (riu_id, case_id), auth_refresh_tokens (session_id, generation),
+ * riu_case_associations (riu_id, case_id),
  * auth_sessions (id, organization_id, user_id), campaign_assignments (campaign_id, user_id),
  * ai_messages (conversation_id, id | client_message_id), ai_conversations (organization_id, id).
  */
@@ -52,6 +52,12 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     columns: "revoked_at",
     where: "revoked_at IS NOT NULL",
     serves: "housekeeping deletes sessions revoked before now() - retention, in batches"
+  },
+  {
+    name: "ix_auth_refresh_tokens_session",
+    table: "auth_refresh_tokens",
+    columns: "session_id, generation",
+    serves: "revoke a session's live tokens (Sessions.revoke*), the ON DELETE CASCADE from auth_sessions"
   },
   {
     name: "ix_auth_refresh_tokens_rotated",

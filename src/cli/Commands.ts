@@ -6,6 +6,7 @@ import { indexStates } from "../../migrations/ConcurrentIndexes.ts"
 import { listenConfig } from "../../layers/HttpServer.ts"
 import { AppLive, CoreLive, DatabaseLive } from "../../layers/Main.ts"
 import { Directory } from "../../services/Directory.ts"
+import { Sessions } from "../../services/Sessions.ts"
 import { Email, Role, Slug } from "../domain/Roles.ts"
 import { seedDemo, seedDemoIfEmpty } from "../seed/Demo.ts"
 import { type ParsedArgs, required, UsageError } from "./Args.ts"
@@ -91,6 +92,23 @@ export const command = (args: ParsedArgs): Either.Either<Effect.Effect<void, unk
           const id = yield* withDirectory((directory) => directory.createUser({ organizationSlug, email, role, displayName, password }))
           yield* Console.log(id)
         })
+      })
+    case "user deactivate":
+      return Either.gen(function* () {
+        const organizationSlug = yield* required(args, "org")
+        const email = yield* decodeArg(Email, "email", yield* required(args, "email"))
+        return withDatabase(
+          Effect.provide(
+            Effect.gen(function* () {
+              const directory = yield* Directory
+              const sessions = yield* Sessions
+              const user = yield* directory.findUser({ organizationSlug, email })
+              yield* sessions.deactivateUser("operator", user.id, { ip: "cli", userAgent: "casecore-cli" })
+              yield* Console.log(`deactivated ${email} (${user.id}); every session revoked`)
+            }),
+            CoreLive
+          )
+        )
       })
     default:
       return Either.left(new UsageError({ message: key === "" ? "no command given" : `unknown command: ${key}` }))

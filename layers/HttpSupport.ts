@@ -1,0 +1,69 @@
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Cause, Config, Effect, Layer, ParseResult } from "effect"
+import type { ClientInfo } from "../src/domain/Auth.ts"
+import { type ApiError, errorCatalog, ValidationError } from "../src/domain/Errors.ts"
+
+/** Set by the server from the socket (or a trusted proxy), never by the client: read by REST and RPC alike. */
+export const clientAddressHeader = "x-casecore-client-address"
+
+export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | undefined>>): ClientInfo => ({
+  ip: headers[clientAddressHeader] ?? "unknown",
+  userAgent: headers["user-agent"]
+})
+
+/** Global middleware: stamps the client address header (TRUST_PROXY: first X-Forwarded-For hop). */
+export const ClientAddressMiddleware = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const trustProxy = yield* Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false))
+    return HttpLayerRouter.middleware(
+      (effect) =>
+        Effect.updateService(effect, HttpServerRequest.HttpServerRequest, (request) => {
+          const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
+          const address = forwarded || (request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown")
+          return request.modify({ headers: { ...request.headers, [clientAddressHeader]: address } })
+        }),
+      { global: true }
+    )
+  })
+)
+
+/** `{ code, message }` with the catalog's status; Retry-After for RATE_LIMITED. */
+export const errorResponse = (error: ApiError) =>
+  HttpServerResponse.unsafeJson(
+    { code: error.code, message: error.message },
+    {
+      status: errorCatalog[error.code].status,
+      ...(error._tag === "RateLimitedError" ? { headers: { "retry-after": String(error.retryAfterSeconds) } } : {})
+    }
+  )
+
+/** A request body that does not match its schema: VALIDATION_ERROR naming the field. */
+export const validationError = (error: ParseResult.ParseError) => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const path = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".")
+  return new ValidationError({ message: `${path}: ${issue?.message ?? "invalid"}` })
+}
+
+export const decodeBody = <A, I>(schema: import("effect").Schema.Schema<A, I>) =>
+  HttpServerRequest.schemaBodyJson(schema).pipe(
+    Effect.catchTags({
+      ParseError: (error) => Effect.fail(validationError(error)),
+      RequestError: () => Effect.fail(new ValidationError({ code: "BAD_REQUEST", message: "the body must be a JSON object" }))
+    })
+  )
+
+/**
+ * Runs a handler: typed API errors become their JSON answer; a defect is logged and answered INTERNAL
+ * without internals.
+ */
+export const handle = <E extends ApiError, R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  effect.pipe(
+    Effect.catchAll((error) => Effect.succeed(errorResponse(error))),
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logError("request failed", cause).pipe(
+            Effect.as(HttpServerResponse.unsafeJson({ code: "INTERNAL", message: "internal error" }, { status: 500 }))
+          )
+    )
+  )

@@ -1,0 +1,74 @@
+import { HttpServer } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { exportPKCS8, generateKeyPair } from "jose"
+import { AppLive, CoreLive } from "../../layers/Main.ts"
+import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
+import type { Role } from "../../src/domain/Roles.ts"
+import { Directory } from "../../services/Directory.ts"
+import { TestDatabaseLive } from "./TestDatabase.ts"
+
+/** One signing key per test file (no files written), and the cheapest Argon2id the config allows. */
+const testKey = Effect.promise(async () => exportPKCS8((await generateKeyPair("EdDSA", { extractable: true })).privateKey))
+
+/** Test configuration over the environment; `overrides` win. */
+export const TestConfig = (overrides: Readonly<Record<string, string>> = {}) =>
+  Layer.unwrapEffect(
+    Effect.map(testKey, (privateKey) =>
+      Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map(Object.entries({ JWT_PRIVATE_KEY: privateKey, HOST: "127.0.0.1", PORT: "0", ...overrides }))).pipe(
+          ConfigProvider.orElse(() => ConfigProvider.fromEnv())
+        )
+      )
+    )
+  )
+
+/** Every service over a database of the test file's own. */
+export const CoreTest = (overrides: Readonly<Record<string, string>> = {}) =>
+  CoreLive.pipe(Layer.provideMerge(TestDatabaseLive), Layer.provide(TestConfig(overrides)))
+
+/** The base URL of the in-process test server. */
+export class BaseUrl extends Context.Tag("test/BaseUrl")<BaseUrl, string>() {}
+
+/** The whole HTTP server on a free port, plus the core services for direct checks. */
+export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) => {
+  const core = CoreTest(overrides)
+  const server = Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const context = yield* Layer.build(AppLive.pipe(Layer.provide(core)))
+      const address = yield* HttpServer.addressFormattedWith(Effect.succeed).pipe(Effect.provide(context))
+      return Layer.succeed(BaseUrl, address)
+    })
+  )
+  return Layer.merge(server, core)
+}
+
+export const password = "correct horse battery staple"
+
+export interface TestUser {
+  readonly id: UserId
+  readonly organizationId: OrganizationId
+  readonly email: string
+  readonly organization: string
+  readonly role: Role
+}
+
+/** An organization with one user of each role listed; emails are `<role>@<slug>.example`. */
+export const createOrganization = (slug: string, roles: ReadonlyArray<Role> = ["ADMIN", "INVESTIGATOR", "VIEWER"]) =>
+  Effect.gen(function* () {
+    const directory = yield* Directory
+    const organizationId = yield* directory.createOrganization({ slug, name: slug.toUpperCase() })
+    const users: Partial<Record<Role, TestUser>> = {}
+    for (const role of roles) {
+      const email = `${role.toLowerCase()}@${slug}.example`
+      const id = yield* directory.createUser({ organizationSlug: slug, email, role, displayName: `${role} of ${slug}`, password: Redacted.make(password) })
+      users[role] = { id, organizationId, email, organization: slug, role }
+    }
+    return { organizationId, users: users as Record<Role, TestUser> }
+  }).pipe(Effect.orDie)
+
+/** Live (neither rotated nor revoked) refresh tokens of a session. */
+export const liveTokens = (sessionId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ id: string }>`SELECT id FROM auth_refresh_tokens WHERE session_id = ${sessionId} AND rotated_at IS NULL AND revoked_at IS NULL`
+  ).pipe(Effect.orDie)
