@@ -194,7 +194,7 @@ const make = Effect.gen(function* () {
       )
       return { token, expiresAt: new Date(claims.exp * 1000), claims: claims satisfies AccessClaims }
     }),
-    verify: Effect.fn("Jwt.verify")(function* (token, options) {
+    verify: Effect.fnUntraced(function* (token, options) {
       if (token.length > maxTokenLength) return yield* invalid("token too long")
       if (!tokenShape.test(token)) return yield* invalid("malformed token")
       const graceSeconds = options?.graceSeconds ?? 0
