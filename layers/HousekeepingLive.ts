@@ -29,9 +29,9 @@ export const sweep = Effect.fn("Housekeeping.sweep")(function* (options: {
   // Each batch is its own short statement (autocommit): no long lock, no long transaction.
   const sessions = yield* drain(sql`
     DELETE FROM auth_sessions WHERE id IN (
-      SELECT id FROM auth_sessions WHERE absolute_expires_at < ${sessionCutoff} LIMIT ${options.batchSize}
-      UNION SELECT id FROM auth_sessions WHERE revoked_at < ${sessionCutoff} LIMIT ${options.batchSize}
-      UNION SELECT id FROM auth_sessions WHERE idle_expires_at < ${sessionCutoff} AND revoked_at IS NULL LIMIT ${options.batchSize})
+      (SELECT id FROM auth_sessions WHERE absolute_expires_at < ${sessionCutoff} LIMIT ${options.batchSize})
+      UNION (SELECT id FROM auth_sessions WHERE revoked_at < ${sessionCutoff} LIMIT ${options.batchSize})
+      UNION (SELECT id FROM auth_sessions WHERE idle_expires_at < ${sessionCutoff} AND revoked_at IS NULL LIMIT ${options.batchSize}))
     RETURNING id`)
   const tokens = yield* drain(sql`
     DELETE FROM auth_refresh_tokens WHERE id IN (

@@ -7,9 +7,11 @@ import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
 import type { Role } from "../../src/domain/Roles.ts"
 import { Directory } from "../../services/Directory.ts"
 import { TestDatabaseLive } from "./TestDatabase.ts"
+import { PgLive } from "../../layers/Database.ts"
 
-/** One signing key per test file (no files written), and the cheapest Argon2id the config allows. */
-const testKey = Effect.promise(async () => exportPKCS8((await generateKeyPair("EdDSA", { extractable: true })).privateKey))
+/** One signing key per test file (no files written), shared by every instance a test starts. */
+let keyPem: Promise<string> | undefined
+const testKey = Effect.promise(() => (keyPem ??= generateKeyPair("EdDSA", { extractable: true }).then(({ privateKey }) => exportPKCS8(privateKey))))
 
 /** Test configuration over the environment; `overrides` win. */
 export const TestConfig = (overrides: Readonly<Record<string, string>> = {}) =>
@@ -22,6 +24,10 @@ export const TestConfig = (overrides: Readonly<Record<string, string>> = {}) =>
       )
     )
   )
+
+/** Every service of one instance over the database at DatabaseUrl (instances of a test share it). */
+export const InstanceTest = (overrides: Readonly<Record<string, string>> = {}) =>
+  CoreLive.pipe(Layer.provideMerge(PgLive), Layer.provide(TestConfig(overrides)))
 
 /** Every service over a database of the test file's own. */
 export const CoreTest = (overrides: Readonly<Record<string, string>> = {}) =>
