@@ -29,11 +29,11 @@ const Banner = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Effect.logInfo(`listening on ${address.replace("0.0.0.0", "localhost")}`))
 )
 
-/** The HTTP server with every route and the background jobs; needs CoreLive and the database. */
+/** The HTTP server (exposed, for its address) with every route and the background jobs; needs CoreLive. */
 export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true }).pipe(
   Layer.merge(Banner),
   Layer.merge(HousekeepingLive),
-  Layer.provide(HttpServerLive)
+  Layer.provideMerge(HttpServerLive)
 )
 
 /** The one composition root: what `serve` runs once migrations are done. */

@@ -25,5 +25,5 @@ export const runCli = (argv: ReadonlyArray<string>) => {
     Effect.provide(LoggingLive),
     Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`error: ${describeFailure(cause)}\n`)))
   )
-  NodeRuntime.runMain(program, { disableErrorReporting: true })
+  NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })
 }

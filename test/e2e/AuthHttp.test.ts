@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Duration, Effect, Schema, TestClock } from "effect"
 import { BaseUrl, createOrganization, password, ServerTest, type TestUser } from "../support/TestApp.ts"
 
@@ -301,8 +301,10 @@ describe("auth over HTTP", () => {
 
   // A server of its own, trusting X-Forwarded-For: every guess comes from another address, so what
   // stops the 11th is the account's limit, and the other tests' failures cannot count against it.
-  it.layer(ServerTest({ TRUST_PROXY: "true" }), { timeout: 60_000 })((it) => {
-    it.effect("the 11th failed login for an account is 429 RATE_LIMITED with Retry-After in seconds", () =>
+  // `layer`, not `it.layer`: the first block's `it.layer` is a method that nests into that block's
+  // layer and memo map (the same server), which would defeat the point.
+  layer(ServerTest({ TRUST_PROXY: "true" }), { timeout: 60_000 })((it) => {
+    it.effect("the 11th failed login for an account is 429 RATE_LIMITED with Retry-After in seconds; other accounts are not held back", () =>
       Effect.gen(function* () {
         const users = yield* setup
         for (let attempt = 1; attempt <= 10; attempt++) {
@@ -316,6 +318,8 @@ describe("auth over HTTP", () => {
         assert.match(retryAfter ?? "", /^\d+$/)
         assert.isAtLeast(Number(retryAfter), 1)
         assert.isAtMost(Number(retryAfter), 60)
+        const otherAccount = yield* errorOf(yield* loginReply(users.ADMIN, "wrong password", "198.51.100.11"), 401)
+        assert.strictEqual(otherAccount.code, "INVALID_CREDENTIALS")
       }))
   })
 })

@@ -4,6 +4,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import pg from "pg"
 import { runCli } from "../support/Cli.ts"
 import { startServer } from "../support/Server.ts"
 import { scopedDatabase } from "../support/TestDatabase.ts"
@@ -99,6 +100,34 @@ describe("cli", () => {
       assert.strictEqual(duplicateOrg.code, 1)
       assert.include(duplicateOrg.stderr, "already exists")
     }))
+
+  it.scopedLive("deactivates a user and revokes their sessions; an unknown email is a user error", () =>
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase()
+      const env = { DATABASE_URL: Redacted.value(url) }
+      yield* Effect.promise(() => runCli(["org", "create", "--slug", "hooli", "--name", "Hooli"], { env }))
+      const created = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "hooli", "--email", "gavin@hooli.example", "--role", "ADMIN"], { env, stdin: "a long enough password\n" }))
+      const userId = created.stdout.trim()
+      const sql = (text: string) => Effect.promise(async () => {
+        const client = new pg.Client({ connectionString: Redacted.value(url) })
+        await client.connect()
+        try {
+          return (await client.query(text, [userId])).rows
+        } finally {
+          await client.end()
+        }
+      })
+      yield* sql(`INSERT INTO auth_sessions (organization_id, user_id, idle_expires_at, absolute_expires_at)
+                  SELECT organization_id, id, now() + interval '30 minutes', now() + interval '12 hours' FROM users WHERE id = $1`)
+      const run = yield* Effect.promise(() => runCli(["user", "deactivate", "--org", "hooli", "--email", "gavin@hooli.example"], { env }))
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.deepStrictEqual(yield* sql("SELECT status FROM users WHERE id = $1"), [{ status: "INACTIVE" }])
+      assert.deepStrictEqual(yield* sql("SELECT revoked_reason FROM auth_sessions WHERE user_id = $1"), [{ revoked_reason: "USER_DEACTIVATED" }])
+      const unknown = yield* Effect.promise(() => runCli(["user", "deactivate", "--org", "hooli", "--email", "nobody@hooli.example"], { env }))
+      assert.strictEqual(unknown.code, 1)
+      assert.include(unknown.stderr, "no user nobody@hooli.example in hooli")
+    }), { timeout: 60_000 })
 
   it.scopedLive("refuses a short password and a bad role", () =>
     Effect.gen(function* () {

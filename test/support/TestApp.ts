@@ -2,6 +2,7 @@ import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
 import { exportPKCS8, generateKeyPair } from "jose"
+import { HttpServerLive } from "../../layers/HttpServer.ts"
 import { AppLive, CoreLive } from "../../layers/Main.ts"
 import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
 import type { Role } from "../../src/domain/Roles.ts"
@@ -36,18 +37,17 @@ export const CoreTest = (overrides: Readonly<Record<string, string>> = {}) =>
 /** The base URL of the in-process test server. */
 export class BaseUrl extends Context.Tag("test/BaseUrl")<BaseUrl, string>() {}
 
-/** The whole HTTP server on a free port, plus the core services for direct checks. */
-export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) => {
-  const core = CoreTest(overrides)
-  const server = Layer.unwrapScoped(
-    Effect.gen(function* () {
-      const context = yield* Layer.build(AppLive.pipe(Layer.provide(core)))
-      const address = yield* HttpServer.addressFormattedWith(Effect.succeed).pipe(Effect.provide(context))
-      return Layer.succeed(BaseUrl, address)
-    })
+/**
+ * The whole HTTP server on a free port, plus the core services for direct checks. One build: the
+ * server and the test share one CoreTest (one database, one set of caches and limiters), and the
+ * HttpServer that AppLive starts (layers are memoized by reference within a build) gives the address.
+ */
+export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) =>
+  Layer.effect(BaseUrl, HttpServer.addressFormattedWith(Effect.succeed)).pipe(
+    Layer.provide(Layer.merge(AppLive, HttpServerLive)),
+    Layer.provideMerge(CoreTest(overrides)),
+    Layer.provide(TestConfig(overrides))
   )
-  return Layer.merge(server, core)
-}
 
 export const password = "correct horse battery staple"
 

@@ -1,0 +1,671 @@
+/**
+ * Auth throughput: access-token verifications, logins and refresh rotations per second, each beside a
+ * reference measured in the same run (raw jose, Argon2id alone, a bare write transaction of the same
+ * shape as a rotation), because on a shared, noisy machine a ratio means more than an absolute rate.
+ *
+ *   npm run bench -- auth            (or: npx tsx bench/auth.ts)
+ *
+ * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
+ * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_SECONDS (3), BENCH_LOGIN_SECONDS (4),
+ * BENCH_REFRESH_SECONDS (10), BENCH_TOKENS (24000 fresh access tokens signed up front).
+ * Prints a markdown table and writes it, with the machine facts and the method, to bench/results/auth.md.
+ */
+import { HttpServer } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { Cause, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Option, Queue, Redacted } from "effect"
+import * as Argon2 from "argon2"
+import { exportPKCS8, generateKeyPair, importJWK, jwtVerify, type JWK } from "jose"
+import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { performance } from "node:perf_hooks"
+import * as Url from "node:url"
+import { Worker } from "node:worker_threads"
+import pg from "pg"
+import { DatabaseUrl, PgLive } from "../layers/Database.ts"
+import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
+import { AppLive, CoreLive, LoggingLive } from "../layers/Main.ts"
+import { migrate } from "../migrations/Migrate.ts"
+import type { ClientInfo } from "../src/domain/Auth.ts"
+import { Auth } from "../services/Auth.ts"
+import { Directory } from "../services/Directory.ts"
+import { Jwt } from "../services/Jwt.ts"
+import { Sessions } from "../services/Sessions.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+const intFromEnv = (name: string, fallback: number, min: number) => {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`)
+  return value
+}
+
+const config = {
+  clients: intFromEnv("BENCH_CLIENTS", 20, 1),
+  loginClients: intFromEnv("BENCH_LOGIN_CLIENTS", 4, 1),
+  verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 3, 1),
+  loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 4, 1),
+  refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
+  tokens: intFromEnv("BENCH_TOKENS", 24_000, 100),
+  /** Rounds of the side-by-side pairs (reference, subject), order alternating. */
+  rounds: 3,
+  warmupMs: 1_000,
+  /** The refresh limiter must not throttle the benchmark (default 30 per session per minute). */
+  refreshesPerMinute: 100_000_000
+}
+
+const targets = { freshVerify: 5_000, cachedVerify: 50_000, rotations: 1_000 } as const
+
+const benchDir = Path.dirname(Url.fileURLToPath(import.meta.url))
+const resultsFile = Path.join(benchDir, "results", "auth.md")
+const password = "correct horse battery staple"
+const clientInfo: ClientInfo = { ip: "127.0.0.1", userAgent: "bench-auth" }
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const t0 = performance.now()
+const log = (message: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`)
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+const quantile = (sorted: Float64Array, q: number) => {
+  if (sorted.length === 0) return Number.NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[index]!
+}
+
+const fmtLatency = (ms: number) =>
+  Number.isNaN(ms) ? "–" : ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`
+const fmtRate = (perSecond: number) => Math.round(perSecond).toLocaleString("en")
+const fmtRatio = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–")
+
+/** Driver-level round trips: every statement @effect/sql-pg sends goes through pg.Client#query. */
+let roundTrips = 0
+const countRoundTrips = Effect.acquireRelease(
+  Effect.sync(() => {
+    const original = pg.Client.prototype.query
+    const counting = function (this: pg.Client, ...args: Array<unknown>) {
+      roundTrips++
+      return (original as (...args: Array<unknown>) => unknown).apply(this, args)
+    }
+    pg.Client.prototype.query = counting as typeof original
+    return original
+  }),
+  (original) =>
+    Effect.sync(() => {
+      pg.Client.prototype.query = original
+    })
+)
+
+/** A WAL position as a byte offset ("16/B374D848"). */
+const lsnBytes = (lsn: string) => {
+  const [high, low] = lsn.split("/")
+  return Number((BigInt(`0x${high ?? "0"}`) << 32n) + BigInt(`0x${low ?? "0"}`))
+}
+
+const walPosition = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`).pipe(
+  Effect.map((rows) => lsnBytes(rows[0]?.lsn ?? "0/0")),
+  Effect.orDie
+)
+
+// ---------------------------------------------------------------------------------------------
+// Load driver: `clients` fibers, each running its operation back to back; latency per operation.
+
+interface Load<E, R> {
+  readonly clients: number
+  readonly op: (client: number) => Effect.Effect<unknown, E, R>
+  /** Ends a phase early: the pool of fresh tokens ran out. */
+  readonly exhausted?: () => boolean
+}
+
+/** What the measured phases of one item added up to. */
+interface Sample {
+  readonly latencies: Array<number>
+  seconds: number
+  roundTrips: number
+  walBytes: number
+  /** Event-loop busy time of this process over the measured phases (ms). */
+  busyMs: number
+  /** Ops/s of each measured phase (the side-by-side rounds). */
+  readonly rounds: Array<number>
+}
+
+const emptySample = (): Sample => ({ latencies: [], seconds: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
+
+/** Runs the load for `ms`; with a sample, records every operation's latency and the phase's diagnostics. */
+const drive = <E, R>(load: Load<E, R>, ms: number, sample?: Sample) =>
+  Effect.gen(function* () {
+    const walBefore = sample === undefined ? 0 : yield* walPosition
+    const tripsBefore = roundTrips
+    const elu = performance.eventLoopUtilization()
+    const start = performance.now()
+    const stopAt = start + ms
+    const done = load.exhausted ?? (() => false)
+    const latencies = sample?.latencies
+    const count = latencies?.length ?? 0
+    yield* Effect.forEach(
+      range(load.clients),
+      (client) =>
+        Effect.gen(function* () {
+          while (performance.now() < stopAt && !done()) {
+            const opStart = performance.now()
+            yield* load.op(client)
+            latencies?.push(performance.now() - opStart)
+          }
+        }),
+      { concurrency: "unbounded", discard: true }
+    )
+    const seconds = (performance.now() - start) / 1000
+    if (sample === undefined || latencies === undefined) return
+    const busy = performance.eventLoopUtilization(elu)
+    sample.roundTrips += roundTrips - tripsBefore
+    sample.walBytes += (yield* walPosition) - walBefore
+    sample.busyMs += busy.active
+    sample.seconds += seconds
+    sample.rounds.push((latencies.length - count) / seconds)
+  })
+
+/** Warm-up, then one measured phase. */
+const measure = <E, R>(load: Load<E, R>, ms: number, warmupMs = config.warmupMs) =>
+  Effect.gen(function* () {
+    if (warmupMs > 0) yield* drive(load, warmupMs)
+    const sample = emptySample()
+    yield* drive(load, ms, sample)
+    return sample
+  })
+
+/** A reference and its subject side by side: both warmed up, then `rounds` phases each, order alternating. */
+const sideBySide = <E1, R1, E2, R2>(reference: Load<E1, R1>, subject: Load<E2, R2>, phaseMs: number, rounds = config.rounds) =>
+  Effect.gen(function* () {
+    yield* drive(reference, config.warmupMs)
+    yield* drive(subject, config.warmupMs)
+    const ref = emptySample()
+    const sub = emptySample()
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        yield* drive(reference, phaseMs, ref)
+        yield* drive(subject, phaseMs, sub)
+      } else {
+        yield* drive(subject, phaseMs, sub)
+        yield* drive(reference, phaseMs, ref)
+      }
+    }
+    return { ref, sub }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Rows of the report
+
+interface Row {
+  readonly id: string
+  readonly item: string
+  readonly clients: number
+  readonly ops: number
+  readonly seconds: number
+  readonly rate: number
+  readonly mean: number
+  readonly p50: number
+  readonly p99: number
+  readonly roundTripsPerOp: number
+  readonly walBytesPerOp: number
+  /** Share of wall time this process's event loop was busy during the measured phases. */
+  readonly busy: number
+  readonly rounds: ReadonlyArray<number>
+  readonly target?: number
+  readonly ratio?: { readonly to: string; readonly value: number }
+}
+
+const toRow = (
+  id: string,
+  item: string,
+  clients: number,
+  sample: Sample,
+  extra: { readonly target?: number; readonly ratioTo?: Row } = {}
+): Row => {
+  const sorted = Float64Array.from(sample.latencies).sort()
+  const ops = sorted.length
+  const rate = ops / sample.seconds
+  const mean = ops === 0 ? Number.NaN : sorted.reduce((sum, ms) => sum + ms, 0) / ops
+  const row: Row = {
+    id,
+    item,
+    clients,
+    ops,
+    seconds: sample.seconds,
+    rate,
+    mean,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    roundTripsPerOp: ops === 0 ? 0 : sample.roundTrips / ops,
+    walBytesPerOp: ops === 0 ? 0 : sample.walBytes / ops,
+    busy: sample.seconds === 0 ? 0 : sample.busyMs / (sample.seconds * 1000),
+    rounds: sample.rounds,
+    ...(extra.target === undefined ? {} : { target: extra.target }),
+    ...(extra.ratioTo === undefined ? {} : { ratio: { to: extra.ratioTo.id, value: rate / extra.ratioTo.rate } })
+  }
+  log(
+    `${id}. ${item}: ${fmtRate(rate)}/s (${ops} ops in ${sample.seconds.toFixed(1)} s), mean ${fmtLatency(mean)}, p99 ${fmtLatency(row.p99)}` +
+      (row.ratio === undefined ? "" : `, ${fmtRatio(row.ratio.value)} of ${row.ratio.to}`)
+  )
+  return row
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP clients run in a worker thread: their own event loop, not the server's.
+
+const httpClientSource = `
+const { parentPort, workerData } = require("node:worker_threads")
+const { url, tokens, warmupMs, durationMs } = workerData
+const current = [...tokens]
+const latencies = []
+const rotate = async (i) => {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "user-agent": "bench-auth" },
+    body: JSON.stringify({ refreshToken: current[i] })
+  })
+  const body = await response.json()
+  if (response.status !== 200 || typeof body.refreshToken !== "string") {
+    throw new Error("POST /auth/refresh answered " + response.status + " " + JSON.stringify(body))
+  }
+  current[i] = body.refreshToken
+}
+const phase = async (ms, record) => {
+  const stopAt = performance.now() + ms
+  await Promise.all(current.map(async (_, i) => {
+    while (performance.now() < stopAt) {
+      const start = performance.now()
+      await rotate(i)
+      if (record) latencies.push(performance.now() - start)
+    }
+  }))
+}
+;(async () => {
+  await phase(warmupMs, false)
+  const go = new Promise((resolve) => parentPort.once("message", resolve))
+  parentPort.postMessage({ type: "warm" })
+  await go
+  const start = performance.now()
+  await phase(durationMs, true)
+  parentPort.postMessage({ type: "done", latencies, seconds: (performance.now() - start) / 1000, tokens: current })
+})().catch((error) => parentPort.postMessage({ type: "error", message: String((error && error.stack) || error) }))
+`
+
+type WorkerMessage =
+  | { readonly type: "warm" }
+  | { readonly type: "done"; readonly latencies: Array<number>; readonly seconds: number; readonly tokens: Array<string> }
+  | { readonly type: "error"; readonly message: string }
+
+/** 20 fetch clients in a worker, each chaining its own refresh tokens; the worker ends with the scope. */
+const httpRotations = (url: string, tokens: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const messages = yield* Queue.unbounded<WorkerMessage>()
+    const worker = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const worker = new Worker(httpClientSource, {
+          eval: true,
+          workerData: { url, tokens, warmupMs: config.warmupMs, durationMs: config.refreshSeconds * 1000 }
+        })
+        worker.on("message", (message: WorkerMessage) => messages.unsafeOffer(message))
+        worker.on("error", (error) => messages.unsafeOffer({ type: "error", message: error.message }))
+        return worker
+      }),
+      (worker) => Effect.promise(() => worker.terminate())
+    )
+    const next = Effect.flatMap(Queue.take(messages), (message) =>
+      message.type === "error" ? Effect.dieMessage(`HTTP client worker: ${message.message}`) : Effect.succeed(message)
+    )
+    const warm = yield* next
+    if (warm.type !== "warm") return yield* Effect.dieMessage("HTTP client worker: unexpected message")
+    const walBefore = yield* walPosition
+    const tripsBefore = roundTrips
+    const elu = performance.eventLoopUtilization()
+    worker.postMessage("go")
+    const done = yield* next
+    if (done.type !== "done") return yield* Effect.dieMessage("HTTP client worker: unexpected message")
+    const busy = performance.eventLoopUtilization(elu)
+    const sample: Sample = {
+      latencies: done.latencies,
+      seconds: done.seconds,
+      roundTrips: roundTrips - tripsBefore,
+      walBytes: (yield* walPosition) - walBefore,
+      busyMs: busy.active,
+      rounds: [done.latencies.length / done.seconds]
+    }
+    return { sample, tokens: done.tokens }
+  }).pipe(Effect.scoped)
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+
+interface Facts {
+  readonly postgres: string
+  readonly settings: ReadonlyArray<{ readonly name: string; readonly setting: string; readonly unit: string | null }>
+  readonly database: string
+  readonly poolSize: number
+  readonly jwtLifetimeSeconds: number
+}
+
+const bench = <E>(database: string, databaseLayer: Layer.Layer<SqlClient.SqlClient | DatabaseUrl, E>) =>
+  Effect.gen(function* () {
+    yield* countRoundTrips
+    const db = yield* Layer.build(databaseLayer)
+    return yield* measureAll(database, db).pipe(Effect.provide(db))
+  })
+
+const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | DatabaseUrl>) =>
+  Effect.gen(function* () {
+    const sql = SqlClient.SqlClient.pipe(Effect.provide(db))
+    log("migrating")
+    yield* migrate().pipe(Effect.provide(db))
+    const core = yield* Layer.build(CoreLive.pipe(Layer.provide(Layer.succeedContext(db))))
+    const services = Effect.all({ auth: Auth, jwt: Jwt, sessions: Sessions, directory: Directory, sql: SqlClient.SqlClient }).pipe(
+      Effect.provide(core)
+    )
+    const { auth, jwt, sessions, directory } = yield* services
+    const client = yield* sql
+
+    const [version] = yield* client<{ version: string }>`SELECT version()`
+    const facts: Facts = {
+      postgres: version?.version ?? "unknown",
+      settings: yield* client<{ name: string; setting: string; unit: string | null }>`
+        SELECT name, setting, unit FROM pg_settings
+         WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_connections')
+         ORDER BY name`,
+      database,
+      poolSize: Number(process.env.DB_POOL_MAX ?? 10),
+      jwtLifetimeSeconds: jwt.lifetimeSeconds
+    }
+
+    // One organization, one user per client; a random slug so an external database can be reused.
+    const slug = `bench-${Crypto.randomBytes(4).toString("hex")}`
+    const users = range(config.clients).map((i) => `client-${i}@${slug}.example`)
+    log(`creating organization ${slug} with ${users.length} users`)
+    yield* directory.createOrganization({ slug, name: "Auth benchmark" })
+    yield* Effect.forEach(
+      users,
+      (email, i) =>
+        directory.createUser({ organizationSlug: slug, email, role: "INVESTIGATOR", displayName: `Client ${i}`, password: Redacted.make(password) }),
+      { concurrency: 2, discard: true }
+    )
+    const login = (client: number) =>
+      sessions.login({ email: users[client % users.length]!, password: Redacted.make(password), organization: slug }, clientInfo)
+    const pairs = yield* Effect.forEach(range(config.clients), login, { concurrency: config.loginClients })
+    const claims = yield* Effect.forEach(pairs, (pair) => jwt.verify(pair.accessToken))
+    const subjects = claims.map((c) => ({ userId: c.sub, organizationId: c.org, sessionId: c.sid, role: c.role }))
+
+    log(`signing ${config.tokens.toLocaleString("en")} fresh access tokens over ${subjects.length} sessions`)
+    const fresh = yield* Effect.forEach(range(config.tokens), (i) => Effect.map(jwt.sign(subjects[i % subjects.length]!), (s) => s.token), {
+      concurrency: 8
+    })
+    const rows: Array<Row> = []
+    const verifyMs = config.verifySeconds * 1000
+
+    // a, b: raw jose against Jwt.verify, both on fresh tokens (neither caches), side by side.
+    const first = claims[0]!
+    const publicKey = yield* Effect.promise(() => importJWK(jwt.jwks.keys[0] as JWK, "EdDSA"))
+    const joseOptions = { algorithms: ["EdDSA"], issuer: first.iss, audience: typeof first.aud === "string" ? first.aud : [...first.aud], typ: "at+jwt" }
+    let cursorA = 0
+    let cursorB = 0
+    log(`a/b: raw jose and Jwt.verify, ${config.rounds} rounds of ${config.verifySeconds / config.rounds} s each`)
+    const ab = yield* sideBySide(
+      { clients: config.clients, op: () => Effect.promise(() => jwtVerify(fresh[cursorA++ % fresh.length]!, publicKey, joseOptions)) },
+      { clients: config.clients, op: () => jwt.verify(fresh[cursorB++ % fresh.length]!) },
+      verifyMs / config.rounds
+    )
+    const a = toRow("a", "raw jose `jwtVerify`, fresh tokens (reference)", config.clients, ab.ref)
+    rows.push(a)
+    rows.push(toRow("b", "`Jwt.verify`, fresh tokens", config.clients, ab.sub, { target: targets.freshVerify, ratioTo: a }))
+
+    // c: the cached path, beside the cost of the driver itself.
+    const seen = pairs.map((pair) => pair.accessToken)
+    yield* Effect.forEach(seen, auth.verify, { discard: true })
+    log(`c: Auth.verify of a token already seen, ${config.rounds} rounds beside the driver floor`)
+    const c = yield* sideBySide(
+      { clients: config.clients, op: () => Effect.void },
+      { clients: config.clients, op: (client) => auth.verify(seen[client]!) },
+      verifyMs / config.rounds
+    )
+    const floor = toRow("c0", "driver floor: `Effect.void` per op (reference)", config.clients, c.ref)
+    rows.push(floor)
+    rows.push(toRow("c", "`Auth.verify`, token already seen (cached)", config.clients, c.sub, { target: targets.cachedVerify, ratioTo: floor }))
+
+    // d: fresh tokens through Auth.verify: each one once, never seen by Auth before.
+    let cursorD = 0
+    log(`d: Auth.verify of fresh tokens (${config.verifySeconds} s or until the ${fresh.length} tokens run out)`)
+    const d = yield* measure(
+      { clients: config.clients, op: () => auth.verify(fresh[cursorD++]!), exhausted: () => cursorD >= fresh.length - config.clients },
+      verifyMs,
+      500
+    )
+    rows.push(toRow("d", "`Auth.verify`, fresh tokens (signature + session check)", config.clients, d, { ratioTo: a }))
+
+    // e: Argon2id alone against a whole login, side by side.
+    const [stored] = yield* client<{ password_hash: string }>`SELECT password_hash FROM users WHERE email = ${users[0]!}`
+    const hash = stored!.password_hash
+    log(`e: argon2.verify and Sessions.login, ${config.loginClients} clients, 2 rounds of ${config.loginSeconds / 2} s each`)
+    const e = yield* sideBySide(
+      {
+        clients: config.loginClients,
+        op: () =>
+          Effect.promise(() => Argon2.verify(hash, password)).pipe(
+            Effect.flatMap((ok) => (ok ? Effect.void : Effect.dieMessage("argon2.verify rejected the password")))
+          )
+      },
+      { clients: config.loginClients, op: login },
+      (config.loginSeconds * 1000) / 2,
+      2
+    )
+    const argon = toRow("e0", "`argon2.verify` alone, the stored hash (reference)", config.loginClients, e.ref)
+    rows.push(argon)
+    rows.push(toRow("e", "`Sessions.login`", config.loginClients, e.sub, { ratioTo: argon }))
+
+    // f0: a write transaction of a rotation's shape (5 round trips, one commit), no application logic.
+    yield* client`CREATE TABLE IF NOT EXISTS bench_auth_rows (id int PRIMARY KEY, n bigint NOT NULL, at timestamptz NOT NULL)`
+    yield* client`CREATE TABLE IF NOT EXISTS bench_auth_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL)`
+    yield* Effect.addFinalizer(() => client`DROP TABLE IF EXISTS bench_auth_rows, bench_auth_log`.pipe(Effect.ignore))
+    yield* client`INSERT INTO bench_auth_rows (id, n, at) SELECT i, 0, now() FROM generate_series(0, ${config.clients - 1}) AS i ON CONFLICT (id) DO NOTHING`
+    log(`f0: bare write transactions, ${config.clients} clients, ${config.refreshSeconds / 2} s`)
+    const f0 = yield* measure(
+      {
+        clients: config.clients,
+        op: (id) =>
+          client.withTransaction(
+            Effect.gen(function* () {
+              yield* client`SELECT n FROM bench_auth_rows WHERE id = ${id} FOR UPDATE`
+              yield* client`UPDATE bench_auth_rows SET n = n + 1, at = now() WHERE id = ${id}`
+              yield* client`INSERT INTO bench_auth_log (row_id, at) VALUES (${id}, now())`
+            })
+          )
+      },
+      (config.refreshSeconds * 1000) / 2
+    )
+    const bare = toRow("f0", "bare write transaction of a rotation's shape (reference)", config.clients, f0)
+    rows.push(bare)
+
+    // f: rotations, each client chaining its own session's refresh tokens.
+    const chains = pairs.map((pair) => pair.refreshToken)
+    log(`f: Sessions.refresh, ${config.clients} clients each chaining its own session, ${config.refreshSeconds} s`)
+    const f = yield* measure(
+      {
+        clients: config.clients,
+        op: (i) => Effect.map(sessions.refresh(Redacted.make(chains[i]!), clientInfo), (next) => void (chains[i] = next.refreshToken))
+      },
+      config.refreshSeconds * 1000
+    )
+    const rotations = toRow("f", "`Sessions.refresh` rotations", config.clients, f, { target: targets.rotations, ratioTo: bare })
+    rows.push(rotations)
+
+    // g: the same chains over HTTP: AppLive (its own services, the same pool) and fetch clients in a worker.
+    log(`g: POST /auth/refresh over HTTP, ${config.clients} clients in a worker thread, ${config.refreshSeconds} s`)
+    const g = yield* Effect.gen(function* () {
+      const app = yield* Layer.build(AppLive.pipe(Layer.provide(Layer.succeedContext(db))))
+      // Bound to port 0: ask the server that AppLive started where it listens.
+      const server = Context.getOption(app, HttpServer.HttpServer)
+      if (Option.isNone(server)) return yield* Effect.dieMessage("AppLive exposes no HttpServer: cannot find its port")
+      const address = HttpServer.formatAddress(server.value.address)
+      return yield* httpRotations(`${address}/auth/refresh`, chains)
+    }).pipe(Effect.scoped)
+    rows.push(toRow("g", "`POST /auth/refresh` over HTTP (fetch, keep-alive)", config.clients, g.sample, { ratioTo: rotations }))
+
+    return { rows, facts }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
+  const verdict = (row: Row) => (row.target === undefined ? "" : row.rate >= row.target ? "met" : "**missed**")
+  const main =
+    "| | item | clients | ops | ops/s | mean | p50 | p99 | target | | ratio |\n" +
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n" +
+    rows
+      .map(
+        (r) =>
+          `| ${r.id} | ${r.item} | ${r.clients} | ${r.ops.toLocaleString("en")} | **${fmtRate(r.rate)}** | ${fmtLatency(r.mean)} | ` +
+          `${fmtLatency(r.p50)} | ${fmtLatency(r.p99)} | ${r.target === undefined ? "" : `≥ ${fmtRate(r.target)}/s`} | ${verdict(r)} | ` +
+          `${r.ratio === undefined ? "" : `${fmtRatio(r.ratio.value)} ${r.ratio.to}`} |`
+      )
+      .join("\n")
+  const diagnostics =
+    "| | measured | ops/s per phase | DB round trips / op | WAL bytes / op | event loop busy |\n" +
+    "|---|---:|---|---:|---:|---:|\n" +
+    rows
+      .map(
+        (r) =>
+          `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${r.roundTripsPerOp.toFixed(2)} | ` +
+          `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${(r.busy * 100).toFixed(0)} % |`
+      )
+      .join("\n")
+  const table = `${main}\n\nDiagnostics (measured phases only):\n\n${diagnostics}`
+
+  const cpus = Os.cpus()
+  const nproc = (() => {
+    try {
+      return ChildProcess.execFileSync("nproc", { encoding: "utf8" }).trim()
+    } catch {
+      return String(Os.availableParallelism())
+    }
+  })()
+  const markdown = `# Auth throughput
+
+Generated by \`npm run bench -- auth\` (\`bench/auth.ts\`) on ${new Date().toISOString()}.
+
+${table}
+
+## Machine and settings
+
+- Node ${process.version}, ${Os.platform()} ${Os.release()}, \`nproc\` = ${nproc} (${cpus[0]?.model ?? "unknown CPU"}), ${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM
+- ${facts.postgres}
+- Database: ${facts.database}
+- Server settings: ${facts.settings.map((s) => `${s.name}=${s.setting}${s.unit !== null && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}
+- Application: \`CoreLive\` from layers/Main.ts, pool of ${facts.poolSize} connections (\`DB_POOL_MAX\`), a freshly generated
+  Ed25519 \`JWT_PRIVATE_KEY\`, access tokens of ${facts.jwtLifetimeSeconds} s, Argon2id at the configured parameters
+  (defaults: m=19 MiB, t=2, p=1), \`REFRESHES_PER_SESSION_PER_MINUTE=${config.refreshesPerMinute}\` (so the limiter never
+  throttles), \`LOG_LEVEL=warn\`; everything else from the environment or the defaults.
+- Load: ${config.clients} clients (${config.loginClients} for logins), ${config.tokens.toLocaleString("en")} fresh access tokens signed up
+  front over ${config.clients} sessions; the benchmark and the application share one Node process (one event loop),
+  except the HTTP clients of g, which run in a worker thread.
+
+## Method
+
+1. An embedded PostgreSQL in a temporary directory (or \`BENCH_DATABASE_URL\`) is migrated with \`migrate()\`;
+   \`CoreLive\` is built over it with the settings above. One organization with ${config.clients} users is created with
+   \`Directory\`, and each user logs in once: one session per client.
+2. A client is a fiber that runs its operation back to back (a closed loop: the next one starts when the last
+   returns). The latency of each operation is taken with \`performance.now()\` around it, so under concurrency it
+   includes waiting for the event loop, a pool connection or a lock. ops/s = operations completed in the measured
+   phases / their wall time. Every item is first run untimed for ${config.warmupMs} ms (d: 500 ms) as a warm-up.
+3. References are measured in the same run, in the same driver, on the same key, hash or pool, so that the ratio
+   survives a noisy machine: a/b and c0/c run side by side in ${config.rounds} rounds of ${(config.verifySeconds / config.rounds).toFixed(1)} s
+   each, order alternating; e0/e in 2 rounds of ${(config.loginSeconds / 2).toFixed(1)} s; "ops/s per phase" in the diagnostics shows the spread.
+   - **a** calls jose's \`jwtVerify\` directly (the service's public key, \`algorithms\`, \`issuer\`, \`audience\`, \`typ\`);
+     **b** calls \`Jwt.verify\` (the same plus the token shape check, a key resolver by \`kid\`, the claims schema
+     decode and a span). Both cycle through the same pre-signed tokens; neither caches, so every call verifies a signature.
+   - **c0** is the driver with an operation that does nothing (\`Effect.void\`): the floor of the harness.
+     **c** verifies, again and again, a token each client had verified once before: the token cache and the
+     session-status cache of \`Auth\` answer (no database round trip unless the status entry ages out).
+   - **d** gives \`Auth.verify\` each pre-signed token exactly once (none was seen by \`Auth\` before): signature,
+     claims, and the session check, whose status entries are cached from the logins (same ${config.clients} sessions).
+   - **e0** is \`argon2.verify\` of the stored hash of a bench user; **e** is a whole \`Sessions.login\` (user lookup,
+     Argon2id, session and refresh-token insert and audit row in one transaction, token signing).
+   - **f0** is a write transaction of a rotation's shape, per client its own row, without application logic:
+     \`BEGIN; SELECT … FOR UPDATE; UPDATE; INSERT; COMMIT\` (5 round trips, one commit) through the same pool.
+     **f** is \`Sessions.refresh\`, each client chaining its own session's tokens (R1 → R2 → R3 …), for ${config.refreshSeconds} s.
+   - **g** continues the same chains over HTTP: \`AppLive\` (its own \`CoreLive\` over the same pool, listening on
+     127.0.0.1 port 0) and ${config.clients} \`fetch\` clients (keep-alive) in a worker thread doing \`POST /auth/refresh\`.
+     The worker has its own event loop but shares the CPUs with the server and PostgreSQL.
+4. Diagnostics: "DB round trips / op" counts calls of \`pg.Client#query\` (every statement, \`BEGIN\` and \`COMMIT\`
+   included) during the measured phases; "WAL bytes / op" is the advance of \`pg_current_wal_lsn()\` over them (whole
+   server); "event loop busy" is \`performance.eventLoopUtilization()\` of the main thread (100 % = the application's
+   one JavaScript thread was the bottleneck).
+`
+  return { table, markdown }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point: everything lives in one scope that closes on success, failure and Ctrl-C.
+
+const main = Effect.gen(function* () {
+  const privateKey = yield* Effect.promise(async () => exportPKCS8((await generateKeyPair("EdDSA", { extractable: true })).privateKey))
+  const provider = ConfigProvider.fromMap(
+    new Map(
+      Object.entries({
+        JWT_PRIVATE_KEY: privateKey,
+        REFRESHES_PER_SESSION_PER_MINUTE: String(config.refreshesPerMinute),
+        LOG_LEVEL: "warn",
+        HOST: "127.0.0.1",
+        PORT: "0"
+      })
+    )
+  ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+
+  const configured = process.env.BENCH_DATABASE_URL
+  let url: string
+  let database: string
+  if (configured !== undefined && configured !== "") {
+    url = configured
+    database = "BENCH_DATABASE_URL (external server)"
+  } else {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-bench-pg-"))
+    // Added before the server starts, so it runs after the server has stopped.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        Fs.rmSync(dataDir, { recursive: true, force: true })
+        Fs.rmSync(`${dataDir}.password`, { force: true })
+      })
+    )
+    log(`starting embedded PostgreSQL in ${dataDir}`)
+    const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true })
+    url = Redacted.value(handle.url)
+    database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
+  }
+  const databaseLayer = PgLive.pipe(Layer.provideMerge(Layer.succeed(DatabaseUrl, Redacted.make(url))))
+  const { rows, facts } = yield* bench(database, databaseLayer).pipe(Effect.provide(LoggingLive), Effect.withConfigProvider(provider))
+  const { table, markdown } = report(rows, facts)
+  console.log(table)
+  Fs.mkdirSync(Path.dirname(resultsFile), { recursive: true })
+  Fs.writeFileSync(resultsFile, markdown)
+  log(`wrote ${Path.relative(process.cwd(), resultsFile)}`)
+}).pipe(Effect.scoped)
+
+const fiber = Effect.runFork(main)
+const interrupt = () => {
+  log("interrupted; stopping")
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.once("SIGINT", interrupt)
+process.once("SIGTERM", interrupt)
+fiber.addObserver((exit) => {
+  process.off("SIGINT", interrupt)
+  process.off("SIGTERM", interrupt)
+  if (Exit.isFailure(exit)) {
+    if (!Cause.isInterruptedOnly(exit.cause)) console.error(Cause.pretty(exit.cause))
+    process.exitCode = 1
+  }
+})
