@@ -52,12 +52,18 @@ const config = {
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 4, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
   tokens: intFromEnv("BENCH_TOKENS", 24_000, 100),
+  /** Letters of the items to run (a pair runs when either of its letters is named; f0 with f); unset: all. */
+  only: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === ""
+    ? undefined
+    : new Set(process.env.BENCH_ONLY.split(",").map((item) => item.trim().toLowerCase())),
   /** Rounds of the side-by-side pairs (reference, subject), order alternating. */
   rounds: 3,
   warmupMs: 1_000,
   /** The refresh limiter must not throttle the benchmark (default 30 per session per minute). */
   refreshesPerMinute: 100_000_000
 }
+
+const runs = (...items: ReadonlyArray<string>) => config.only === undefined || items.some((item) => config.only!.has(item))
 
 const targets = { freshVerify: 5_000, cachedVerify: 50_000, rotations: 1_000 } as const
 
@@ -83,6 +89,71 @@ const fmtLatency = (ms: number) =>
   Number.isNaN(ms) ? "–" : ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`
 const fmtRate = (perSecond: number) => Math.round(perSecond).toLocaleString("en")
 const fmtRatio = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–")
+
+/** Latencies in fixed chunks of doubles: no big array to regrow and copy while the load runs. */
+class Recorder {
+  private readonly full: Array<Float64Array> = []
+  private chunk = new Float64Array(1 << 16)
+  private used = 0
+  count = 0
+
+  push(ms: number) {
+    if (this.used === this.chunk.length) {
+      this.full.push(this.chunk)
+      this.chunk = new Float64Array(1 << 16)
+      this.used = 0
+    }
+    this.chunk[this.used++] = ms
+    this.count++
+  }
+
+  sorted() {
+    const all = new Float64Array(this.count)
+    let offset = 0
+    for (const chunk of this.full) {
+      all.set(chunk, offset)
+      offset += chunk.length
+    }
+    all.set(this.chunk.subarray(0, this.used), offset)
+    return all.sort()
+  }
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(ChildProcess.execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** The embedded server's postmaster, whose processes' CPU time /proc shows (Linux); unknown for an external server. */
+let postmasterPid: number | undefined
+
+/** CPU time (user + system, ms) of the postmaster and its children (the backends, WAL writer, …), or NaN. */
+const postgresCpuMs = () => {
+  if (postmasterPid === undefined || process.platform !== "linux") return Number.NaN
+  let ticks = 0
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+    } catch {
+      continue
+    }
+    // After the command name in parentheses: state, ppid, … utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    if (Number(entry) !== postmasterPid && Number(fields[1]) !== postmasterPid) continue
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return (ticks / clockTicks) * 1000
+}
+
+const nodeCpuMs = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1000
+}
 
 /** Driver-level round trips: every statement @effect/sql-pg sends goes through pg.Client#query. */
 let roundTrips = 0
@@ -125,8 +196,11 @@ interface Load<E, R> {
 
 /** What the measured phases of one item added up to. */
 interface Sample {
-  readonly latencies: Array<number>
+  readonly latencies: Recorder
   seconds: number
+  /** CPU time of this process (all threads) and of PostgreSQL over the measured phases (ms). */
+  nodeCpuMs: number
+  postgresCpuMs: number
   roundTrips: number
   walBytes: number
   /** Event-loop busy time of this process over the measured phases (ms). */
@@ -135,19 +209,20 @@ interface Sample {
   readonly rounds: Array<number>
 }
 
-const emptySample = (): Sample => ({ latencies: [], seconds: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
+const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, postgresCpuMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
 
 /** Runs the load for `ms`; with a sample, records every operation's latency and the phase's diagnostics. */
 const drive = <E, R>(load: Load<E, R>, ms: number, sample?: Sample) =>
   Effect.gen(function* () {
     const walBefore = sample === undefined ? 0 : yield* walPosition
     const tripsBefore = roundTrips
+    const cpuBefore = { node: nodeCpuMs(), postgres: sample === undefined ? 0 : postgresCpuMs() }
     const elu = performance.eventLoopUtilization()
     const start = performance.now()
     const stopAt = start + ms
     const done = load.exhausted ?? (() => false)
     const latencies = sample?.latencies
-    const count = latencies?.length ?? 0
+    const count = latencies?.count ?? 0
     yield* Effect.forEach(
       range(load.clients),
       (client) =>
@@ -163,11 +238,13 @@ const drive = <E, R>(load: Load<E, R>, ms: number, sample?: Sample) =>
     const seconds = (performance.now() - start) / 1000
     if (sample === undefined || latencies === undefined) return
     const busy = performance.eventLoopUtilization(elu)
+    sample.nodeCpuMs += nodeCpuMs() - cpuBefore.node
+    sample.postgresCpuMs += postgresCpuMs() - cpuBefore.postgres
     sample.roundTrips += roundTrips - tripsBefore
     sample.walBytes += (yield* walPosition) - walBefore
     sample.busyMs += busy.active
     sample.seconds += seconds
-    sample.rounds.push((latencies.length - count) / seconds)
+    sample.rounds.push((latencies.count - count) / seconds)
   })
 
 /** Warm-up, then one measured phase. */
@@ -213,6 +290,8 @@ interface Row {
   readonly p99: number
   readonly roundTripsPerOp: number
   readonly walBytesPerOp: number
+  readonly nodeCpuPerOp: number
+  readonly postgresCpuPerOp: number
   /** Share of wall time this process's event loop was busy during the measured phases. */
   readonly busy: number
   readonly rounds: ReadonlyArray<number>
@@ -227,7 +306,7 @@ const toRow = (
   sample: Sample,
   extra: { readonly target?: number; readonly ratioTo?: Row } = {}
 ): Row => {
-  const sorted = Float64Array.from(sample.latencies).sort()
+  const sorted = sample.latencies.sorted()
   const ops = sorted.length
   const rate = ops / sample.seconds
   const mean = ops === 0 ? Number.NaN : sorted.reduce((sum, ms) => sum + ms, 0) / ops
@@ -243,6 +322,8 @@ const toRow = (
     p99: quantile(sorted, 0.99),
     roundTripsPerOp: ops === 0 ? 0 : sample.roundTrips / ops,
     walBytesPerOp: ops === 0 ? 0 : sample.walBytes / ops,
+    nodeCpuPerOp: sample.nodeCpuMs / ops,
+    postgresCpuPerOp: sample.postgresCpuMs / ops,
     busy: sample.seconds === 0 ? 0 : sample.busyMs / (sample.seconds * 1000),
     rounds: sample.rounds,
     ...(extra.target === undefined ? {} : { target: extra.target }),
@@ -324,14 +405,19 @@ const httpRotations = (url: string, tokens: ReadonlyArray<string>) =>
     if (warm.type !== "warm") return yield* Effect.dieMessage("HTTP client worker: unexpected message")
     const walBefore = yield* walPosition
     const tripsBefore = roundTrips
+    const cpuBefore = { node: nodeCpuMs(), postgres: postgresCpuMs() }
     const elu = performance.eventLoopUtilization()
     worker.postMessage("go")
     const done = yield* next
     if (done.type !== "done") return yield* Effect.dieMessage("HTTP client worker: unexpected message")
     const busy = performance.eventLoopUtilization(elu)
+    const latencies = new Recorder()
+    for (const ms of done.latencies) latencies.push(ms)
     const sample: Sample = {
-      latencies: done.latencies,
+      latencies,
       seconds: done.seconds,
+      nodeCpuMs: nodeCpuMs() - cpuBefore.node,
+      postgresCpuMs: postgresCpuMs() - cpuBefore.postgres,
       roundTrips: roundTrips - tripsBefore,
       walBytes: (yield* walPosition) - walBefore,
       busyMs: busy.active,
@@ -533,13 +619,14 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
       )
       .join("\n")
   const diagnostics =
-    "| | measured | ops/s per phase | DB round trips / op | WAL bytes / op | event loop busy |\n" +
-    "|---|---:|---|---:|---:|---:|\n" +
+    "| | measured | ops/s per phase | DB round trips / op | WAL bytes / op | CPU / op: Node (all threads) | CPU / op: PostgreSQL | main event loop busy |\n" +
+    "|---|---:|---|---:|---:|---:|---:|---:|\n" +
     rows
       .map(
         (r) =>
           `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${r.roundTripsPerOp.toFixed(2)} | ` +
-          `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${(r.busy * 100).toFixed(0)} % |`
+          `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
+          `${(r.busy * 100).toFixed(0)} % |`
       )
       .join("\n")
   const table = `${main}\n\nDiagnostics (measured phases only):\n\n${diagnostics}`
@@ -642,6 +729,7 @@ const main = Effect.gen(function* () {
     )
     log(`starting embedded PostgreSQL in ${dataDir}`)
     const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true })
+    postmasterPid = Number(Fs.readFileSync(Path.join(handle.dataDir, "postmaster.pid"), "utf8").split("\n")[0])
     url = Redacted.value(handle.url)
     database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
   }
