@@ -52,7 +52,7 @@ const config = {
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 4, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
   tokens: intFromEnv("BENCH_TOKENS", 24_000, 100),
-  /** Letters of the items to run (a pair runs when either of its letters is named; f0 with f); unset: all. */
+  /** Items to run, e.g. "f" or "a,c,f0,f" (a side-by-side pair runs when either of its ids is named); unset: all. */
   only: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === ""
     ? undefined
     : new Set(process.env.BENCH_ONLY.split(",").map((item) => item.trim().toLowerCase())),
@@ -485,119 +485,133 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
     const claims = yield* Effect.forEach(pairs, (pair) => jwt.verify(pair.accessToken))
     const subjects = claims.map((c) => ({ userId: c.sub, organizationId: c.org, sessionId: c.sid, role: c.role }))
 
-    log(`signing ${config.tokens.toLocaleString("en")} fresh access tokens over ${subjects.length} sessions`)
-    const fresh = yield* Effect.forEach(range(config.tokens), (i) => Effect.map(jwt.sign(subjects[i % subjects.length]!), (s) => s.token), {
-      concurrency: 8
-    })
     const rows: Array<Row> = []
     const verifyMs = config.verifySeconds * 1000
+    const needsFresh = runs("a", "b", "d")
+    if (needsFresh) log(`signing ${config.tokens.toLocaleString("en")} fresh access tokens over ${subjects.length} sessions`)
+    const fresh = needsFresh
+      ? yield* Effect.forEach(range(config.tokens), (i) => Effect.map(jwt.sign(subjects[i % subjects.length]!), (s) => s.token), { concurrency: 8 })
+      : []
 
     // a, b: raw jose against Jwt.verify, both on fresh tokens (neither caches), side by side.
-    const first = claims[0]!
-    const publicKey = yield* Effect.promise(() => importJWK(jwt.jwks.keys[0] as JWK, "EdDSA"))
-    const joseOptions = { algorithms: ["EdDSA"], issuer: first.iss, audience: typeof first.aud === "string" ? first.aud : [...first.aud], typ: "at+jwt" }
-    let cursorA = 0
-    let cursorB = 0
-    log(`a/b: raw jose and Jwt.verify, ${config.rounds} rounds of ${config.verifySeconds / config.rounds} s each`)
-    const ab = yield* sideBySide(
-      { clients: config.clients, op: () => Effect.promise(() => jwtVerify(fresh[cursorA++ % fresh.length]!, publicKey, joseOptions)) },
-      { clients: config.clients, op: () => jwt.verify(fresh[cursorB++ % fresh.length]!) },
-      verifyMs / config.rounds
-    )
-    const a = toRow("a", "raw jose `jwtVerify`, fresh tokens (reference)", config.clients, ab.ref)
-    rows.push(a)
-    rows.push(toRow("b", "`Jwt.verify`, fresh tokens", config.clients, ab.sub, { target: targets.freshVerify, ratioTo: a }))
+    let a: Row | undefined
+    if (runs("a", "b")) {
+      const first = claims[0]!
+      const publicKey = yield* Effect.promise(() => importJWK(jwt.jwks.keys[0] as JWK, "EdDSA"))
+      const joseOptions = { algorithms: ["EdDSA"], issuer: first.iss, audience: typeof first.aud === "string" ? first.aud : [...first.aud], typ: "at+jwt" }
+      let cursorA = 0
+      let cursorB = 0
+      log(`a/b: raw jose and Jwt.verify, ${config.rounds} rounds of ${(config.verifySeconds / config.rounds).toFixed(1)} s each`)
+      const ab = yield* sideBySide(
+        { clients: config.clients, op: () => Effect.promise(() => jwtVerify(fresh[cursorA++ % fresh.length]!, publicKey, joseOptions)) },
+        { clients: config.clients, op: () => jwt.verify(fresh[cursorB++ % fresh.length]!) },
+        verifyMs / config.rounds
+      )
+      a = toRow("a", "raw jose `jwtVerify`, fresh tokens (reference)", config.clients, ab.ref)
+      rows.push(a, toRow("b", "`Jwt.verify`, fresh tokens", config.clients, ab.sub, { target: targets.freshVerify, ratioTo: a }))
+    }
 
     // c: the cached path, beside the cost of the driver itself.
-    const seen = pairs.map((pair) => pair.accessToken)
-    yield* Effect.forEach(seen, auth.verify, { discard: true })
-    log(`c: Auth.verify of a token already seen, ${config.rounds} rounds beside the driver floor`)
-    const c = yield* sideBySide(
-      { clients: config.clients, op: () => Effect.void },
-      { clients: config.clients, op: (client) => auth.verify(seen[client]!) },
-      verifyMs / config.rounds
-    )
-    const floor = toRow("c0", "driver floor: `Effect.void` per op (reference)", config.clients, c.ref)
-    rows.push(floor)
-    rows.push(toRow("c", "`Auth.verify`, token already seen (cached)", config.clients, c.sub, { target: targets.cachedVerify, ratioTo: floor }))
+    if (runs("c", "c0")) {
+      const seen = pairs.map((pair) => pair.accessToken)
+      yield* Effect.forEach(seen, (token) => auth.verify(token), { discard: true })
+      log(`c: Auth.verify of a token already seen, ${config.rounds} rounds beside the driver floor`)
+      const c = yield* sideBySide(
+        { clients: config.clients, op: () => Effect.void },
+        { clients: config.clients, op: (client) => auth.verify(seen[client]!) },
+        verifyMs / config.rounds
+      )
+      const floor = toRow("c0", "driver floor: `Effect.void` per op (reference)", config.clients, c.ref)
+      rows.push(floor, toRow("c", "`Auth.verify`, token already seen (cached)", config.clients, c.sub, { target: targets.cachedVerify, ratioTo: floor }))
+    }
 
     // d: fresh tokens through Auth.verify: each one once, never seen by Auth before.
-    let cursorD = 0
-    log(`d: Auth.verify of fresh tokens (${config.verifySeconds} s or until the ${fresh.length} tokens run out)`)
-    const d = yield* measure(
-      { clients: config.clients, op: () => auth.verify(fresh[cursorD++]!), exhausted: () => cursorD >= fresh.length - config.clients },
-      verifyMs,
-      500
-    )
-    rows.push(toRow("d", "`Auth.verify`, fresh tokens (signature + session check)", config.clients, d, { ratioTo: a }))
+    if (runs("d")) {
+      let cursorD = 0
+      log(`d: Auth.verify of fresh tokens (${config.verifySeconds} s or until the ${fresh.length} tokens run out)`)
+      const d = yield* measure(
+        { clients: config.clients, op: () => auth.verify(fresh[cursorD++]!), exhausted: () => cursorD >= fresh.length - config.clients },
+        verifyMs,
+        500
+      )
+      rows.push(toRow("d", "`Auth.verify`, fresh tokens (signature + session check)", config.clients, d, a === undefined ? {} : { ratioTo: a }))
+    }
 
     // e: Argon2id alone against a whole login, side by side.
-    const [stored] = yield* client<{ password_hash: string }>`SELECT password_hash FROM users WHERE email = ${users[0]!}`
-    const hash = stored!.password_hash
-    log(`e: argon2.verify and Sessions.login, ${config.loginClients} clients, 2 rounds of ${config.loginSeconds / 2} s each`)
-    const e = yield* sideBySide(
-      {
-        clients: config.loginClients,
-        op: () =>
-          Effect.promise(() => Argon2.verify(hash, password)).pipe(
-            Effect.flatMap((ok) => (ok ? Effect.void : Effect.dieMessage("argon2.verify rejected the password")))
-          )
-      },
-      { clients: config.loginClients, op: login },
-      (config.loginSeconds * 1000) / 2,
-      2
-    )
-    const argon = toRow("e0", "`argon2.verify` alone, the stored hash (reference)", config.loginClients, e.ref)
-    rows.push(argon)
-    rows.push(toRow("e", "`Sessions.login`", config.loginClients, e.sub, { ratioTo: argon }))
+    if (runs("e", "e0")) {
+      const [stored] = yield* client<{ password_hash: string }>`SELECT password_hash FROM users WHERE email = ${users[0]!}`
+      const hash = stored!.password_hash
+      log(`e: argon2.verify and Sessions.login, ${config.loginClients} clients, 2 rounds of ${(config.loginSeconds / 2).toFixed(1)} s each`)
+      const e = yield* sideBySide(
+        {
+          clients: config.loginClients,
+          op: () =>
+            Effect.promise(() => Argon2.verify(hash, password)).pipe(
+              Effect.flatMap((ok) => (ok ? Effect.void : Effect.dieMessage("argon2.verify rejected the password")))
+            )
+        },
+        { clients: config.loginClients, op: login },
+        (config.loginSeconds * 1000) / 2,
+        2
+      )
+      const argon = toRow("e0", "`argon2.verify` alone, the stored hash (reference)", config.loginClients, e.ref)
+      rows.push(argon, toRow("e", "`Sessions.login`", config.loginClients, e.sub, { ratioTo: argon }))
+    }
 
     // f0: a write transaction of a rotation's shape (5 round trips, one commit), no application logic.
-    yield* client`CREATE TABLE IF NOT EXISTS bench_auth_rows (id int PRIMARY KEY, n bigint NOT NULL, at timestamptz NOT NULL)`
-    yield* client`CREATE TABLE IF NOT EXISTS bench_auth_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL)`
-    yield* Effect.addFinalizer(() => client`DROP TABLE IF EXISTS bench_auth_rows, bench_auth_log`.pipe(Effect.ignore))
-    yield* client`INSERT INTO bench_auth_rows (id, n, at) SELECT i, 0, now() FROM generate_series(0, ${config.clients - 1}) AS i ON CONFLICT (id) DO NOTHING`
-    log(`f0: bare write transactions, ${config.clients} clients, ${config.refreshSeconds / 2} s`)
-    const f0 = yield* measure(
-      {
-        clients: config.clients,
-        op: (id) =>
-          client.withTransaction(
-            Effect.gen(function* () {
-              yield* client`SELECT n FROM bench_auth_rows WHERE id = ${id} FOR UPDATE`
-              yield* client`UPDATE bench_auth_rows SET n = n + 1, at = now() WHERE id = ${id}`
-              yield* client`INSERT INTO bench_auth_log (row_id, at) VALUES (${id}, now())`
-            })
-          )
-      },
-      (config.refreshSeconds * 1000) / 2
-    )
-    const bare = toRow("f0", "bare write transaction of a rotation's shape (reference)", config.clients, f0)
-    rows.push(bare)
+    let bare: Row | undefined
+    if (runs("f0")) {
+      yield* client`CREATE TABLE IF NOT EXISTS bench_auth_rows (id int PRIMARY KEY, n bigint NOT NULL, at timestamptz NOT NULL)`
+      yield* client`CREATE TABLE IF NOT EXISTS bench_auth_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL)`
+      yield* Effect.addFinalizer(() => client`DROP TABLE IF EXISTS bench_auth_rows, bench_auth_log`.pipe(Effect.ignore))
+      yield* client`INSERT INTO bench_auth_rows (id, n, at) SELECT i, 0, now() FROM generate_series(0, ${config.clients - 1}) AS i ON CONFLICT (id) DO NOTHING`
+      log(`f0: bare write transactions, ${config.clients} clients, ${config.refreshSeconds / 2} s`)
+      const f0 = yield* measure(
+        {
+          clients: config.clients,
+          op: (id) =>
+            client.withTransaction(
+              Effect.gen(function* () {
+                yield* client`SELECT n FROM bench_auth_rows WHERE id = ${id} FOR UPDATE`
+                yield* client`UPDATE bench_auth_rows SET n = n + 1, at = now() WHERE id = ${id}`
+                yield* client`INSERT INTO bench_auth_log (row_id, at) VALUES (${id}, now())`
+              })
+            )
+        },
+        (config.refreshSeconds * 1000) / 2
+      )
+      bare = toRow("f0", "bare write transaction of a rotation's shape (reference)", config.clients, f0)
+      rows.push(bare)
+    }
 
     // f: rotations, each client chaining its own session's refresh tokens.
     const chains = pairs.map((pair) => pair.refreshToken)
-    log(`f: Sessions.refresh, ${config.clients} clients each chaining its own session, ${config.refreshSeconds} s`)
-    const f = yield* measure(
-      {
-        clients: config.clients,
-        op: (i) => Effect.map(sessions.refresh(Redacted.make(chains[i]!), clientInfo), (next) => void (chains[i] = next.refreshToken))
-      },
-      config.refreshSeconds * 1000
-    )
-    const rotations = toRow("f", "`Sessions.refresh` rotations", config.clients, f, { target: targets.rotations, ratioTo: bare })
-    rows.push(rotations)
+    let rotations: Row | undefined
+    if (runs("f")) {
+      log(`f: Sessions.refresh, ${config.clients} clients each chaining its own session, ${config.refreshSeconds} s`)
+      const f = yield* measure(
+        {
+          clients: config.clients,
+          op: (i) => Effect.map(sessions.refresh(Redacted.make(chains[i]!), clientInfo), (next) => void (chains[i] = next.refreshToken))
+        },
+        config.refreshSeconds * 1000
+      )
+      rotations = toRow("f", "`Sessions.refresh` rotations", config.clients, f, { target: targets.rotations, ...(bare === undefined ? {} : { ratioTo: bare }) })
+      rows.push(rotations)
+    }
 
     // g: the same chains over HTTP: AppLive (its own services, the same pool) and fetch clients in a worker.
-    log(`g: POST /auth/refresh over HTTP, ${config.clients} clients in a worker thread, ${config.refreshSeconds} s`)
-    const g = yield* Effect.gen(function* () {
-      const app = yield* Layer.build(AppLive.pipe(Layer.provide(Layer.succeedContext(db))))
-      // Bound to port 0: ask the server that AppLive started where it listens.
-      const server = Context.getOption(app, HttpServer.HttpServer)
-      if (Option.isNone(server)) return yield* Effect.dieMessage("AppLive exposes no HttpServer: cannot find its port")
-      const address = HttpServer.formatAddress(server.value.address)
-      return yield* httpRotations(`${address}/auth/refresh`, chains)
-    }).pipe(Effect.scoped)
-    rows.push(toRow("g", "`POST /auth/refresh` over HTTP (fetch, keep-alive)", config.clients, g.sample, { ratioTo: rotations }))
+    if (runs("g")) {
+      log(`g: POST /auth/refresh over HTTP, ${config.clients} clients in a worker thread, ${config.refreshSeconds} s`)
+      const g = yield* Effect.gen(function* () {
+        const app = yield* Layer.build(AppLive.pipe(Layer.provide(Layer.succeedContext(db))))
+        // Bound to port 0: ask the server that AppLive started where it listens.
+        const server = Context.getOption(app, HttpServer.HttpServer)
+        if (Option.isNone(server)) return yield* Effect.dieMessage("AppLive exposes no HttpServer: cannot find its port")
+        return yield* httpRotations(`${HttpServer.formatAddress(server.value.address)}/auth/refresh`, chains)
+      }).pipe(Effect.scoped)
+      rows.push(toRow("g", "`POST /auth/refresh` over HTTP (fetch, keep-alive)", config.clients, g.sample, rotations === undefined ? {} : { ratioTo: rotations }))
+    }
 
     return { rows, facts }
   })

@@ -1,5 +1,5 @@
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Config, Effect, Layer, ParseResult } from "effect"
+import { FileSystem, HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Cause, Config, Effect, Layer, Option, ParseResult } from "effect"
 import type { ClientInfo } from "../src/domain/Auth.ts"
 import { type ApiError, errorCatalog, ValidationError } from "../src/domain/Errors.ts"
 
@@ -11,17 +11,25 @@ export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | 
   userAgent: headers["user-agent"]
 })
 
-/** Global middleware: stamps the client address header (TRUST_PROXY: first X-Forwarded-For hop). */
-export const ClientAddressMiddleware = Layer.unwrapEffect(
+/**
+ * Global middleware: stamps the client address header (TRUST_PROXY: first X-Forwarded-For hop) and caps
+ * request bodies (HTTP_MAX_BODY_BYTES): a larger body is refused before it is buffered whole.
+ */
+export const RequestMiddleware = Layer.unwrapEffect(
   Effect.gen(function* () {
     const trustProxy = yield* Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false))
+    const maxBody = yield* Config.integer("HTTP_MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024))
+    const limit = Option.some(FileSystem.Size(maxBody))
     return HttpLayerRouter.middleware(
       (effect) =>
-        Effect.updateService(effect, HttpServerRequest.HttpServerRequest, (request) => {
-          const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
-          const address = forwarded || (request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown")
-          return request.modify({ headers: { ...request.headers, [clientAddressHeader]: address } })
-        }),
+        effect.pipe(
+          Effect.provideService(HttpIncomingMessage.MaxBodySize, limit),
+          Effect.updateService(HttpServerRequest.HttpServerRequest, (request) => {
+            const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
+            const address = forwarded || Option.getOrElse(request.remoteAddress, () => "unknown")
+            return request.modify({ headers: { ...request.headers, [clientAddressHeader]: address } })
+          })
+        ),
       { global: true }
     )
   })

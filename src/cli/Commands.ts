@@ -4,7 +4,7 @@ import { migrate, appliedMigrations } from "../../migrations/Migrate.ts"
 import { migrations } from "../../migrations/index.ts"
 import { indexStates } from "../../migrations/ConcurrentIndexes.ts"
 import { listenConfig } from "../../layers/HttpServer.ts"
-import { AppLive, CoreLive, DatabaseLive } from "../../layers/Main.ts"
+import { CoreLive, DatabaseLive, ServerLive } from "../../layers/Main.ts"
 import { Directory } from "../../services/Directory.ts"
 import { Sessions } from "../../services/Sessions.ts"
 import { Email, Role, Slug } from "../domain/Roles.ts"
@@ -49,13 +49,19 @@ const statusCommand = (json: boolean) =>
     )
   )
 
+/** Migrate, load demo data into an empty embedded database, then serve; the core services are built once. */
 const serveCommand = Effect.zipRight(
   listenConfig,
-  withDatabase(Effect.gen(function* () {
-    yield* migrate()
-    yield* Effect.provide(seedDemoIfEmpty, CoreLive)
-    return yield* Layer.launch(AppLive)
-  }))
+  withDatabase(
+    Effect.scoped(
+      Effect.gen(function* () {
+        yield* migrate()
+        const core = yield* Layer.build(CoreLive)
+        yield* Effect.provide(seedDemoIfEmpty, core)
+        return yield* Layer.launch(ServerLive.pipe(Layer.provide(Layer.succeedContext(core))))
+      })
+    )
+  )
 )
 
 const withDirectory = <A, E>(f: (directory: Directory["Type"]) => Effect.Effect<A, E>) =>
