@@ -7,7 +7,9 @@
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
  * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_SECONDS (3), BENCH_LOGIN_SECONDS (4),
- * BENCH_REFRESH_SECONDS (10), BENCH_TOKENS (24000 fresh access tokens signed up front).
+ * BENCH_REFRESH_SECONDS (10), BENCH_TOKENS (24000 fresh access tokens signed up front), BENCH_ONLY (items
+ * to run, e.g. "f" or "a,c"; unset: all), BENCH_PG_STATEMENTS=1 (load pg_stat_statements and report the
+ * server time per statement of f0, f and g; embedded server, or an external one that preloads it).
  * Prints a markdown table and writes it, with the machine facts and the method, to bench/results/auth.md.
  */
 import { HttpServer } from "@effect/platform"
@@ -52,6 +54,7 @@ const config = {
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 4, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
   tokens: intFromEnv("BENCH_TOKENS", 24_000, 100),
+  statements: process.env.BENCH_PG_STATEMENTS === "1",
   /** Items to run, e.g. "f" or "a,c,f0,f" (a side-by-side pair runs when either of its ids is named); unset: all. */
   only: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === ""
     ? undefined
@@ -207,7 +210,44 @@ interface Sample {
   busyMs: number
   /** Ops/s of each measured phase (the side-by-side rounds). */
   readonly rounds: Array<number>
+  /** Server time per statement (BENCH_PG_STATEMENTS=1). */
+  statements?: ReadonlyArray<StatementStats>
+  /** Event-loop busy time of the HTTP clients' worker thread (ms), g only. */
+  clientBusyMs?: number
 }
+
+interface StatementStats {
+  readonly query: string
+  readonly calls: number
+  readonly execMs: number
+  readonly planMs: number
+  readonly toplevel: boolean
+}
+
+const statementsReset = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT pg_stat_statements_reset()`).pipe(Effect.orDie)
+
+const statementsRead = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ query: string; calls: string; exec_ms: number; plan_ms: number; toplevel: boolean }>`
+      SELECT query, calls::text, total_exec_time AS exec_ms, total_plan_time AS plan_ms, toplevel
+        FROM pg_stat_statements
+       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_current_wal_lsn%'
+       ORDER BY total_exec_time + total_plan_time DESC
+       LIMIT 15`
+).pipe(
+  Effect.map((rows) =>
+    rows.map((row): StatementStats => ({
+      query: row.query.replace(/\s+/g, " ").trim(),
+      calls: Number(row.calls),
+      execMs: row.exec_ms,
+      planMs: row.plan_ms,
+      toplevel: row.toplevel
+    }))
+  ),
+  Effect.orDie
+)
 
 const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, postgresCpuMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
 
@@ -247,12 +287,16 @@ const drive = <E, R>(load: Load<E, R>, ms: number, sample?: Sample) =>
     sample.rounds.push((latencies.count - count) / seconds)
   })
 
-/** Warm-up, then one measured phase. */
-const measure = <E, R>(load: Load<E, R>, ms: number, warmupMs = config.warmupMs) =>
+/** Warm-up, then one measured phase (with the server time per statement when asked for). */
+const measure = <E, R>(load: Load<E, R>, ms: number, options: { readonly warmupMs?: number; readonly statements?: boolean } = {}) =>
   Effect.gen(function* () {
+    const warmupMs = options.warmupMs ?? config.warmupMs
     if (warmupMs > 0) yield* drive(load, warmupMs)
     const sample = emptySample()
+    const statements = config.statements && options.statements === true
+    if (statements) yield* statementsReset
     yield* drive(load, ms, sample)
+    if (statements) sample.statements = yield* statementsRead
     return sample
   })
 
@@ -295,6 +339,9 @@ interface Row {
   /** Share of wall time this process's event loop was busy during the measured phases. */
   readonly busy: number
   readonly rounds: ReadonlyArray<number>
+  readonly statements?: ReadonlyArray<StatementStats>
+  /** Busy time of the load generator's own thread per op (g: the fetch worker). */
+  readonly clientBusyPerOp?: number
   readonly target?: number
   readonly ratio?: { readonly to: string; readonly value: number }
 }
@@ -326,6 +373,8 @@ const toRow = (
     postgresCpuPerOp: sample.postgresCpuMs / ops,
     busy: sample.seconds === 0 ? 0 : sample.busyMs / (sample.seconds * 1000),
     rounds: sample.rounds,
+    ...(sample.statements === undefined ? {} : { statements: sample.statements }),
+    ...(sample.clientBusyMs === undefined ? {} : { clientBusyPerOp: sample.clientBusyMs / ops }),
     ...(extra.target === undefined ? {} : { target: extra.target }),
     ...(extra.ratioTo === undefined ? {} : { ratio: { to: extra.ratioTo.id, value: rate / extra.ratioTo.rate } })
   }
@@ -372,14 +421,22 @@ const phase = async (ms, record) => {
   parentPort.postMessage({ type: "warm" })
   await go
   const start = performance.now()
+  const elu = performance.eventLoopUtilization()
   await phase(durationMs, true)
-  parentPort.postMessage({ type: "done", latencies, seconds: (performance.now() - start) / 1000, tokens: current })
+  const busyMs = performance.eventLoopUtilization(elu).active
+  parentPort.postMessage({ type: "done", latencies, seconds: (performance.now() - start) / 1000, busyMs, tokens: current })
 })().catch((error) => parentPort.postMessage({ type: "error", message: String((error && error.stack) || error) }))
 `
 
 type WorkerMessage =
   | { readonly type: "warm" }
-  | { readonly type: "done"; readonly latencies: Array<number>; readonly seconds: number; readonly tokens: Array<string> }
+  | {
+    readonly type: "done"
+    readonly latencies: Array<number>
+    readonly seconds: number
+    readonly busyMs: number
+    readonly tokens: Array<string>
+  }
   | { readonly type: "error"; readonly message: string }
 
 /** 20 fetch clients in a worker, each chaining its own refresh tokens; the worker ends with the scope. */
@@ -403,6 +460,7 @@ const httpRotations = (url: string, tokens: ReadonlyArray<string>) =>
     )
     const warm = yield* next
     if (warm.type !== "warm") return yield* Effect.dieMessage("HTTP client worker: unexpected message")
+    if (config.statements) yield* statementsReset
     const walBefore = yield* walPosition
     const tripsBefore = roundTrips
     const cpuBefore = { node: nodeCpuMs(), postgres: postgresCpuMs() }
@@ -421,7 +479,9 @@ const httpRotations = (url: string, tokens: ReadonlyArray<string>) =>
       roundTrips: roundTrips - tripsBefore,
       walBytes: (yield* walPosition) - walBefore,
       busyMs: busy.active,
-      rounds: [done.latencies.length / done.seconds]
+      rounds: [done.latencies.length / done.seconds],
+      clientBusyMs: done.busyMs,
+      ...(config.statements ? { statements: yield* statementsRead } : {})
     }
     return { sample, tokens: done.tokens }
   }).pipe(Effect.scoped)
@@ -435,6 +495,8 @@ interface Facts {
   readonly database: string
   readonly poolSize: number
   readonly jwtLifetimeSeconds: number
+  /** 1-minute load average when the measurements started: other work on a shared machine. */
+  readonly loadBefore: number
 }
 
 const bench = <E>(database: string, databaseLayer: Layer.Layer<SqlClient.SqlClient | DatabaseUrl, E>) =>
@@ -449,6 +511,7 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
     const sql = SqlClient.SqlClient.pipe(Effect.provide(db))
     log("migrating")
     yield* migrate().pipe(Effect.provide(db))
+    if (config.statements) yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) => sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`))
     const core = yield* Layer.build(CoreLive.pipe(Layer.provide(Layer.succeedContext(db))))
     const services = Effect.all({ auth: Auth, jwt: Jwt, sessions: Sessions, directory: Directory, sql: SqlClient.SqlClient }).pipe(
       Effect.provide(core)
@@ -465,7 +528,8 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
          ORDER BY name`,
       database,
       poolSize: Number(process.env.DB_POOL_MAX ?? 10),
-      jwtLifetimeSeconds: jwt.lifetimeSeconds
+      jwtLifetimeSeconds: jwt.lifetimeSeconds,
+      loadBefore: Os.loadavg()[0] ?? Number.NaN
     }
 
     // One organization, one user per client; a random slug so an external database can be reused.
@@ -532,7 +596,7 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
       const d = yield* measure(
         { clients: config.clients, op: () => auth.verify(fresh[cursorD++]!), exhausted: () => cursorD >= fresh.length - config.clients },
         verifyMs,
-        500
+        { warmupMs: 500 }
       )
       rows.push(toRow("d", "`Auth.verify`, fresh tokens (signature + session check)", config.clients, d, a === undefined ? {} : { ratioTo: a }))
     }
@@ -578,7 +642,8 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
               })
             )
         },
-        (config.refreshSeconds * 1000) / 2
+        (config.refreshSeconds * 1000) / 2,
+        { statements: true }
       )
       bare = toRow("f0", "bare write transaction of a rotation's shape (reference)", config.clients, f0)
       rows.push(bare)
@@ -594,7 +659,8 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
           clients: config.clients,
           op: (i) => Effect.map(sessions.refresh(Redacted.make(chains[i]!), clientInfo), (next) => void (chains[i] = next.refreshToken))
         },
-        config.refreshSeconds * 1000
+        config.refreshSeconds * 1000,
+        { statements: true }
       )
       rotations = toRow("f", "`Sessions.refresh` rotations", config.clients, f, { target: targets.rotations, ...(bare === undefined ? {} : { ratioTo: bare }) })
       rows.push(rotations)
@@ -640,10 +706,30 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
         (r) =>
           `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${r.roundTripsPerOp.toFixed(2)} | ` +
           `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
-          `${(r.busy * 100).toFixed(0)} % |`
+          `${(r.busy * 100).toFixed(0)} %${r.clientBusyPerOp === undefined ? "" : ` (fetch worker: ${fmtLatency(r.clientBusyPerOp)} / op)`} |`
       )
       .join("\n")
-  const table = `${main}\n\nDiagnostics (measured phases only):\n\n${diagnostics}`
+  const statements = rows
+    .filter((r) => r.statements !== undefined)
+    .map((r) => {
+      const list = r.statements!
+      const perOp = (ms: number) => fmtLatency(ms / r.ops)
+      const total = list.reduce((sum, s) => sum + s.execMs + s.planMs, 0)
+      return (
+        `${r.id} (${r.ops.toLocaleString("en")} ops; top-level and nested statements, pg_stat_statements):\n\n` +
+        "| statement | calls / op | exec / op | plan / op | share |\n|---|---:|---:|---:|---:|\n" +
+        list
+          .map(
+            (s) =>
+              `| ${s.toplevel ? "" : "(nested) "}\`${s.query.length > 110 ? `${s.query.slice(0, 107)}…` : s.query}\` | ${(s.calls / r.ops).toFixed(2)} | ` +
+              `${perOp(s.execMs)} | ${perOp(s.planMs)} | ${((100 * (s.execMs + s.planMs)) / total).toFixed(0)} % |`
+          )
+          .join("\n")
+      )
+    })
+  const table =
+    `${main}\n\nDiagnostics (measured phases only):\n\n${diagnostics}` +
+    (statements.length === 0 ? "" : `\n\nServer time per statement:\n\n${statements.join("\n\n")}`)
 
   const cpus = Os.cpus()
   const nproc = (() => {
@@ -662,6 +748,9 @@ ${table}
 ## Machine and settings
 
 - Node ${process.version}, ${Os.platform()} ${Os.release()}, \`nproc\` = ${nproc} (${cpus[0]?.model ?? "unknown CPU"}), ${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM
+- 1-minute load average ${facts.loadBefore.toFixed(1)} when the measurements started, ${(Os.loadavg()[0] ?? Number.NaN).toFixed(1)} at the end
+  (the benchmark itself keeps about 2 busy; more means other work shared the CPUs)${config.only === undefined ? "" : `
+- Items run: ${[...config.only].join(", ")} (BENCH_ONLY)`}
 - ${facts.postgres}
 - Database: ${facts.database}
 - Server settings: ${facts.settings.map((s) => `${s.name}=${s.setting}${s.unit !== null && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}
@@ -742,7 +831,14 @@ const main = Effect.gen(function* () {
       })
     )
     log(`starting embedded PostgreSQL in ${dataDir}`)
-    const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true })
+    const handle = yield* EmbeddedPostgres.start({
+      dataDir,
+      port: 0,
+      ephemeral: true,
+      ...(config.statements
+        ? { settings: { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all", "pg_stat_statements.track_planning": "on" } }
+        : {})
+    })
     postmasterPid = Number(Fs.readFileSync(Path.join(handle.dataDir, "postmaster.pid"), "utf8").split("\n")[0])
     url = Redacted.value(handle.url)
     database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"

@@ -1,10 +1,15 @@
 import { FileSystem, HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Config, Effect, Layer, Option, ParseResult } from "effect"
+import * as Crypto from "node:crypto"
 import type { ClientInfo } from "../src/domain/Auth.ts"
 import { type ApiError, errorCatalog, ValidationError } from "../src/domain/Errors.ts"
 
-/** Set by the server from the socket (or a trusted proxy), never by the client: read by REST and RPC alike. */
-export const clientAddressHeader = "x-casecore-client-address"
+/**
+ * Set by the server from the socket (or a trusted proxy), never by the client: read by REST and RPC alike.
+ * The name is random per process: RPC merges a call's own headers over the request's (the call's win),
+ * so with a name a client could know it would choose its own address for rate limits and the audit log.
+ */
+export const clientAddressHeader = `x-casecore-client-address-${Crypto.randomBytes(16).toString("hex")}`
 
 export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | undefined>>): ClientInfo => ({
   ip: headers[clientAddressHeader] ?? "unknown",

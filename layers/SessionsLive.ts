@@ -40,7 +40,25 @@ const newRefreshToken = () => {
   return { selector, token: `${selector}.${secret}`, hash: sha256(secret) }
 }
 
-interface RefreshRow {
+interface SessionState {
+  readonly revoked_at: Date | null
+  readonly idle_expires_at: Date
+  readonly absolute_expires_at: Date
+  readonly user_status: string
+  readonly organization_status: string
+}
+
+/** The user's status first: a deactivated user hears USER_INACTIVE everywhere, not SESSION_REVOKED. */
+const checkSessionState = (row: SessionState, at: Date): Effect.Effect<void, AuthError> =>
+  row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE"
+    ? authError("USER_INACTIVE", "the user is not active")
+    : row.revoked_at !== null
+      ? authError("SESSION_REVOKED", "the session was revoked")
+      : at >= row.absolute_expires_at || at >= row.idle_expires_at
+        ? authError("SESSION_EXPIRED", "the session expired")
+        : Effect.void
+
+interface RefreshRow extends SessionState {
   readonly session_id: SessionId
   readonly organization_id: OrganizationId
   readonly user_id: UserId
@@ -48,11 +66,6 @@ interface RefreshRow {
   readonly secret_hash: Buffer
   readonly spent_at: Date | null
   readonly current_generation: number
-  readonly revoked_at: Date | null
-  readonly idle_expires_at: Date
-  readonly absolute_expires_at: Date
-  readonly user_status: string
-  readonly organization_status: string
   readonly role: Role
   readonly display_name: string
 }
@@ -254,11 +267,7 @@ export const SessionsLive = Layer.effect(
           if (row === undefined || !Crypto.timingSafeEqual(row.secret_hash, sha256(secret))) {
             return yield* authError("INVALID_TOKEN", "unknown refresh token")
           }
-          if (row.revoked_at !== null) return yield* authError("SESSION_REVOKED", "the session was revoked")
-          if (at >= row.absolute_expires_at || at >= row.idle_expires_at) return yield* authError("SESSION_EXPIRED", "the session expired")
-          if (row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE") {
-            return yield* authError("USER_INACTIVE", "the user is not active")
-          }
+          yield* checkSessionState(row, at)
           // The live token rotates (generation + 1). A token spent within the leeway that is the live
           // token's immediate predecessor, or a sibling it replaced (a lost response, two tabs, many
           // concurrent refreshes), gets a fresh pair that replaces the live token at the same
@@ -332,16 +341,15 @@ export const SessionsLive = Layer.effect(
     const refreshSocket = Effect.fn("Sessions.refreshSocket")(function* (accessToken: string) {
       const claims = yield* jwt.verify(accessToken, { graceSeconds: Duration.toSeconds(config.socketGrace) })
       const at = yield* now
-      const [row] = yield* sql<{ role: Role; user_status: string; organization_status: string; absolute_expires_at: Date }>`
-        UPDATE auth_sessions s
-           SET idle_expires_at = LEAST(${new Date(at.getTime() + idleMs)}::timestamptz, s.absolute_expires_at)
-          FROM users u, organizations o
-         WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}
-           AND u.id = s.user_id AND o.id = s.organization_id
-           AND s.revoked_at IS NULL AND s.absolute_expires_at > ${at} AND s.idle_expires_at > ${at}
-        RETURNING u.role, u.status AS user_status, o.status AS organization_status, s.absolute_expires_at`.pipe(Effect.orDie)
-      if (row === undefined) return yield* authError("SESSION_REVOKED", "the session is no longer active")
-      if (row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE") return yield* authError("USER_INACTIVE", "the user is not active")
+      const [row] = yield* sql<SessionState & { role: Role }>`
+        SELECT s.revoked_at, s.idle_expires_at, s.absolute_expires_at, u.role, u.status AS user_status, o.status AS organization_status
+          FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = s.organization_id
+         WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}`.pipe(Effect.orDie)
+      if (row === undefined) return yield* authError("SESSION_REVOKED", "the session was revoked")
+      yield* checkSessionState(row, at)
+      // An open socket is activity on the session: it extends the idle expiry like a refresh does.
+      yield* sql`UPDATE auth_sessions SET idle_expires_at = ${new Date(Math.min(at.getTime() + idleMs, row.absolute_expires_at.getTime()))}
+                  WHERE id = ${claims.sid} AND revoked_at IS NULL`.pipe(Effect.orDie)
       const access = yield* jwt.sign({ userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, role: row.role })
       return { accessToken: access.token, expiresAt: access.expiresAt }
     })

@@ -92,6 +92,20 @@ describe("auth over RPC", () => {
           assert.strictEqual(error._tag, "NotFoundError")
           assert.strictEqual((yield* verify(theirs.pair)).sessionId, theirs.sessionId)
         }).pipe(Effect.provide(client)))
+
+      it.effect(`${transport}: a call's own headers cannot choose the client address that rate limits and the audit log use`, () =>
+        Effect.gen(function* () {
+          const users = yield* setup
+          const api = yield* ApiClient
+          yield* api.rpc.Auth.Login(
+            { email: users.VIEWER.email, password: Redacted.make(password), organization: users.VIEWER.organization },
+            { headers: { "x-casecore-client-address": "198.51.100.77" } }
+          )
+          const sql = yield* SqlClient.SqlClient
+          const rows = yield* sql<{ ip: string }>`
+            SELECT ip FROM audit_log WHERE organization_id = ${users.VIEWER.organizationId} AND action = 'auth.login.succeeded'`
+          assert.deepStrictEqual(rows.map((row) => row.ip), ["127.0.0.1"])
+        }).pipe(Effect.provide(client)))
     }
 
     // No nested `describe` here: its body runs after the whole file was read, when `it.effect` (one
