@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Crypto from "node:crypto"
-import type { AuthenticatedUser, ClientInfo, TokenPair } from "../src/domain/Auth.ts"
+import type { ClientInfo, TokenPair } from "../src/domain/Auth.ts"
 import { AuthError, ForbiddenError, NotFoundError } from "../src/domain/Errors.ts"
 import type { BusEvent } from "../src/domain/Events.ts"
 import type { OrganizationId, SessionId, UserId } from "../src/domain/Ids.ts"
 import type { Role } from "../src/domain/Roles.ts"
-import { AuditLog } from "../services/AuditLog.ts"
+import { type AuditEntry, AuditLog } from "../services/AuditLog.ts"
 import { Auth } from "../services/Auth.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { Jwt } from "../services/Jwt.ts"
@@ -135,18 +135,28 @@ export const SessionsLive = Layer.effect(
       return { event, count: ids.length }
     })
 
-    const recordFor = (user: AuthenticatedUser, client: ClientInfo, action: string, entityId: string, changes: Record<string, unknown> = {}) =>
-      audit.record({
-        organizationId: user.organizationId,
-        actorUserId: user.userId,
-        sessionId: user.sessionId,
+    const auditFrom = (client: ClientInfo, entry: Omit<AuditEntry, "ip" | "userAgent">) =>
+      audit.record({ ...entry, ip: client.ip, userAgent: client.userAgent ?? null })
+
+    /** An audit row about a session, by the session's own user (or `actor` acting on it). */
+    const auditSession = (
+      client: ClientInfo,
+      action: string,
+      session: { readonly organizationId: string; readonly userId: string; readonly sessionId: string },
+      changes: Readonly<Record<string, unknown>> = {},
+      entityId: string = session.sessionId
+    ) =>
+      auditFrom(client, {
+        organizationId: session.organizationId,
+        actorUserId: session.userId,
+        sessionId: session.sessionId,
         entityType: "auth_session",
         entityId,
         action,
-        changes,
-        ip: client.ip,
-        userAgent: client.userAgent ?? null
+        changes
       })
+
+    const sessionOf = (row: RefreshRow) => ({ organizationId: row.organization_id, userId: row.user_id, sessionId: row.session_id })
 
     /** Commit the revocation, then drop what this instance cached (other instances hear the NOTIFY). */
     const revokeAndForget = <E>(work: Effect.Effect<{ readonly event: BusEvent }, E, never>) =>
@@ -180,29 +190,25 @@ export const SessionsLive = Layer.effect(
         : yield* passwords.verify(candidate.password_hash, input.password)
       const at = yield* now
       if (!verified || candidate === undefined) {
-        yield* audit.record({
+        yield* auditFrom(client, {
           organizationId: candidate?.organization_id ?? null,
           actorUserId: candidate?.id ?? null,
           entityType: "user",
           entityId: candidate?.id ?? null,
           action: "auth.login.failed",
-          changes: { email, ...(organization === undefined ? {} : { organization }) },
-          ip: client.ip,
-          userAgent: client.userAgent ?? null
+          changes: { email, ...(organization === undefined ? {} : { organization }) }
         })
         yield* limiter.consume(loginPerAddress, client.ip).pipe(Effect.ignore)
         yield* limiter.consume(loginPerAccount, accountKey).pipe(Effect.ignore)
         return yield* invalidCredentials
       }
       if (candidate.status !== "ACTIVE" || candidate.organization_status !== "ACTIVE") {
-        yield* audit.record({
+        yield* auditFrom(client, {
           organizationId: candidate.organization_id,
           actorUserId: candidate.id,
           entityType: "user",
           entityId: candidate.id,
-          action: "auth.login.inactive",
-          ip: client.ip,
-          userAgent: client.userAgent ?? null
+          action: "auth.login.inactive"
         })
         return yield* authError("USER_INACTIVE", "the user is not active")
       }
@@ -221,16 +227,7 @@ export const SessionsLive = Layer.effect(
             INSERT INTO auth_refresh_tokens (id, session_id, organization_id, user_id, secret_hash, generation, created_at)
             SELECT ${refresh.selector}, id, ${candidate.organization_id}, ${candidate.id}, ${refresh.hash}, 0, ${at} FROM session
             RETURNING session_id AS id`
-          yield* audit.record({
-            organizationId: candidate.organization_id,
-            actorUserId: candidate.id,
-            sessionId: session!.id,
-            entityType: "auth_session",
-            entityId: session!.id,
-            action: "auth.login.succeeded",
-            ip: client.ip,
-            userAgent: client.userAgent ?? null
-          })
+          yield* auditSession(client, "auth.login.succeeded", { organizationId: candidate.organization_id, userId: candidate.id, sessionId: session!.id })
           return session!.id
         })
       ).pipe(Effect.orDie)
@@ -277,16 +274,9 @@ export const SessionsLive = Layer.effect(
           const replaces = withinLeeway && (row.generation === row.current_generation - 1 || row.generation === row.current_generation)
           if (!live && !replaces) {
             const { event } = yield* revokeWhere({ sessionId: row.session_id }, row.organization_id, row.user_id, "REUSE_DETECTED", at)
-            yield* audit.record({
-              organizationId: row.organization_id,
-              actorUserId: row.user_id,
-              sessionId: row.session_id,
-              entityType: "auth_session",
-              entityId: row.session_id,
-              action: "auth.refresh.reuse_detected",
-              changes: { generation: row.generation, currentGeneration: row.current_generation },
-              ip: client.ip,
-              userAgent: client.userAgent ?? null
+            yield* auditSession(client, "auth.refresh.reuse_detected", sessionOf(row), {
+              generation: row.generation,
+              currentGeneration: row.current_generation
             })
             return { _tag: "Reused", event } satisfies RefreshOutcome
           }
@@ -312,17 +302,7 @@ export const SessionsLive = Layer.effect(
             SELECT ${next.selector}, id, ${row.organization_id}, ${row.user_id}, ${next.hash}, ${generation}, ${at} FROM session
             RETURNING id`
           if (rotated === undefined) return yield* authError("INVALID_TOKEN", "the refresh token is no longer valid")
-          yield* audit.record({
-            organizationId: row.organization_id,
-            actorUserId: row.user_id,
-            sessionId: row.session_id,
-            entityType: "auth_session",
-            entityId: row.session_id,
-            action: live ? "auth.refresh" : "auth.refresh.replaced",
-            changes: { generation },
-            ip: client.ip,
-            userAgent: client.userAgent ?? null
-          })
+          yield* auditSession(client, live ? "auth.refresh" : "auth.refresh.replaced", sessionOf(row), { generation })
           return { _tag: "Rotated", row, token: next.token, absoluteExpiresAt: row.absolute_expires_at } satisfies RefreshOutcome
         })
       ).pipe(Effect.catchTag("SqlError", Effect.die))
@@ -382,7 +362,7 @@ export const SessionsLive = Layer.effect(
         yield* revokeAndForget(
           Effect.gen(function* () {
             const revoked = yield* revokeWhere({ sessionId: user.sessionId }, user.organizationId, user.userId, "LOGOUT", yield* now)
-            yield* recordFor(user, client, "auth.logout", user.sessionId)
+            yield* auditSession(client, "auth.logout", user)
             return revoked
           })
         )
@@ -397,7 +377,7 @@ export const SessionsLive = Layer.effect(
         yield* revokeAndForget(
           Effect.gen(function* () {
             const revoked = yield* revokeWhere({ sessionId }, user.organizationId, owner.value, reason, yield* now)
-            yield* recordFor(user, client, "auth.session.revoked", sessionId, { reason, userId: owner.value })
+            yield* auditSession(client, "auth.session.revoked", user, { reason, userId: owner.value }, sessionId)
             return revoked
           })
         )
@@ -406,7 +386,7 @@ export const SessionsLive = Layer.effect(
         yield* revokeAndForget(
           Effect.gen(function* () {
             const revoked = yield* revokeWhere({ userId: user.userId }, user.organizationId, user.userId, "REVOKE_ALL", yield* now)
-            yield* recordFor(user, client, "auth.session.revoked_all", user.userId, { sessions: revoked.count })
+            yield* auditSession(client, "auth.session.revoked_all", user, { sessions: revoked.count }, user.userId)
             return revoked
           })
         )
@@ -427,16 +407,14 @@ export const SessionsLive = Layer.effect(
             const { count } = yield* revokeWhere({ userId }, organizationId, userId, "USER_DEACTIVATED", at)
             const event: BusEvent = { _tag: "user.deactivated", organizationId, userId }
             yield* bus.publish(event)
-            yield* audit.record({
+            yield* auditFrom(client, {
               organizationId,
               actorUserId: admin === "operator" ? null : admin.userId,
               sessionId: admin === "operator" ? null : admin.sessionId,
               entityType: "user",
               entityId: userId,
               action: "user.deactivated",
-              changes: { status: "INACTIVE", sessionsRevoked: count },
-              ip: client.ip,
-              userAgent: client.userAgent ?? null
+              changes: { status: "INACTIVE", sessionsRevoked: count }
             })
             return event
           })
