@@ -7,7 +7,7 @@
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
  * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_SECONDS (3), BENCH_LOGIN_SECONDS (4),
- * BENCH_REFRESH_SECONDS (10), BENCH_TOKENS (24000 fresh access tokens signed up front), BENCH_ONLY (items
+ * BENCH_REFRESH_SECONDS (10), BENCH_TOKENS (32000 fresh access tokens signed up front), BENCH_ONLY (items
  * to run, e.g. "f" or "a,c"; unset: all), BENCH_PG_STATEMENTS=1 (load pg_stat_statements and report the
  * server time per statement of f0, f and g; embedded server, or an external one that preloads it).
  * Prints a markdown table and writes it, with the machine facts and the method, to bench/results/auth.md.
@@ -53,7 +53,7 @@ const config = {
   verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 3, 1),
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 4, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
-  tokens: intFromEnv("BENCH_TOKENS", 24_000, 100),
+  tokens: intFromEnv("BENCH_TOKENS", 32_000, 100),
   statements: process.env.BENCH_PG_STATEMENTS === "1",
   /** Items to run, e.g. "f" or "a,c,f0,f" (a side-by-side pair runs when either of its ids is named); unset: all. */
   only: process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.trim() === ""
@@ -686,6 +686,7 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
 // Report
 
 const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
+  const cores = Os.availableParallelism()
   const verdict = (row: Row) => (row.target === undefined ? "" : row.rate >= row.target ? "met" : "**missed**")
   const main =
     "| | item | clients | ops | ops/s | mean | p50 | p99 | target | | ratio |\n" +
@@ -699,13 +700,15 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
       )
       .join("\n")
   const diagnostics =
-    "| | measured | ops/s per phase | DB round trips / op | WAL bytes / op | CPU / op: Node (all threads) | CPU / op: PostgreSQL | main event loop busy |\n" +
-    "|---|---:|---|---:|---:|---:|---:|---:|\n" +
+    "| | measured | ops/s per phase | DB round trips / op | WAL bytes / op | CPU / op: Node (all threads) | CPU / op: PostgreSQL | " +
+    `CPU ceiling on ${cores} cores | main event loop busy |\n` +
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|\n" +
     rows
       .map(
         (r) =>
           `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${r.roundTripsPerOp.toFixed(2)} | ` +
           `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
+          `${fmtRate((cores * 1000) / (r.nodeCpuPerOp + (Number.isNaN(r.postgresCpuPerOp) ? 0 : r.postgresCpuPerOp)))}/s | ` +
           `${(r.busy * 100).toFixed(0)} %${r.clientBusyPerOp === undefined ? "" : ` (fetch worker: ${fmtLatency(r.clientBusyPerOp)} / op)`} |`
       )
       .join("\n")
@@ -771,6 +774,9 @@ ${table}
    returns). The latency of each operation is taken with \`performance.now()\` around it, so under concurrency it
    includes waiting for the event loop, a pool connection or a lock. ops/s = operations completed in the measured
    phases / their wall time. Every item is first run untimed for ${config.warmupMs} ms (d: 500 ms) as a warm-up.
+   With closed-loop clients the mean latency is about clients / throughput (Little's law): in c, a verification
+   that the runtime preempts (Effect yields every 2,048 operations) waits for the other fibers, so read p50 as the
+   cost of one operation and the mean as the queueing.
 3. References are measured in the same run, in the same driver, on the same key, hash or pool, so that the ratio
    survives a noisy machine: a/b and c0/c run side by side in ${config.rounds} rounds of ${(config.verifySeconds / config.rounds).toFixed(1)} s
    each, order alternating; e0/e in 2 rounds of ${(config.loginSeconds / 2).toFixed(1)} s; "ops/s per phase" in the diagnostics shows the spread.
@@ -782,6 +788,7 @@ ${table}
      session-status cache of \`Auth\` answer (no database round trip unless the status entry ages out).
    - **d** gives \`Auth.verify\` each pre-signed token exactly once (none was seen by \`Auth\` before): signature,
      claims, and the session check, whose status entries are cached from the logins (same ${config.clients} sessions).
+     It stops early (shorter "measured") if the ${config.tokens.toLocaleString("en")} tokens run out.
    - **e0** is \`argon2.verify\` of the stored hash of a bench user; **e** is a whole \`Sessions.login\` (user lookup,
      Argon2id, session and refresh-token insert and audit row in one transaction, token signing).
    - **f0** is a write transaction of a rotation's shape, per client its own row, without application logic:
@@ -793,7 +800,8 @@ ${table}
 4. Diagnostics: "DB round trips / op" counts calls of \`pg.Client#query\` (every statement, \`BEGIN\` and \`COMMIT\`
    included) during the measured phases; "WAL bytes / op" is the advance of \`pg_current_wal_lsn()\` over them (whole
    server); "event loop busy" is \`performance.eventLoopUtilization()\` of the main thread (100 % = the application's
-   one JavaScript thread was the bottleneck).
+   one JavaScript thread was the bottleneck). "CPU ceiling" is ${"`"}cores / (Node CPU + PostgreSQL CPU) per op${"`"}: the
+   rate if every core did nothing else, a bound that the achieved rate approaches when the item is CPU-bound.
 `
   return { table, markdown }
 }
