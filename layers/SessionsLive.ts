@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Crypto from "node:crypto"
 import type { ClientInfo, TokenPair } from "../src/domain/Auth.ts"
-import { AuthError, ForbiddenError, NotFoundError } from "../src/domain/Errors.ts"
+import { AuthError, ForbiddenError, NotFoundError, RateLimitedError } from "../src/domain/Errors.ts"
 import type { BusEvent } from "../src/domain/Events.ts"
 import type { OrganizationId, SessionId, UserId } from "../src/domain/Ids.ts"
 import type { Role } from "../src/domain/Roles.ts"
@@ -58,17 +58,21 @@ const checkSessionState = (row: SessionState, at: Date): Effect.Effect<void, Aut
         ? authError("SESSION_EXPIRED", "the session expired")
         : Effect.void
 
-interface RefreshRow extends SessionState {
-  readonly session_id: SessionId
-  readonly organization_id: OrganizationId
-  readonly user_id: UserId
-  readonly generation: number
-  readonly secret_hash: Buffer
-  readonly spent_at: Date | null
-  readonly current_generation: number
-  readonly role: Role
-  readonly display_name: string
-}
+/** A row of auth_refresh(); the columns past `outcome` are set as the outcome needs them. */
+type RefreshOutcome =
+  | {
+      readonly outcome: "ROTATED" | "REPLACED"
+      readonly session_id: SessionId
+      readonly organization_id: OrganizationId
+      readonly user_id: UserId
+      readonly role: Role
+      readonly display_name: string
+      readonly absolute_expires_at: Date
+    }
+  | { readonly outcome: "REFRESH_TOKEN_REUSED"; readonly session_id: SessionId; readonly organization_id: OrganizationId; readonly user_id: UserId }
+  | { readonly outcome: "RATE_LIMITED"; readonly retry_after_seconds: number }
+  | { readonly outcome: "INVALID_TOKEN" | "USER_INACTIVE" | "SESSION_REVOKED" | "SESSION_EXPIRED" }
+
 
 export const SessionsLive = Layer.effect(
   Sessions,
@@ -88,7 +92,6 @@ export const SessionsLive = Layer.effect(
     // is never locked out for more than a minute or so by someone else's guesses.
     const loginPerAddress: RatePolicy = { name: "login-address", burst: config.loginFailuresPerAddress, perSecond: config.loginFailuresPerAddress / 900 }
     const loginPerAccount: RatePolicy = { name: "login-account", burst: config.loginFailuresPerAccount, perSecond: 1 / 60 }
-    const refreshPerSession: RatePolicy = { name: "refresh-session", burst: config.refreshesPerMinute, perSecond: config.refreshesPerMinute / 60 }
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
@@ -156,7 +159,6 @@ export const SessionsLive = Layer.effect(
         changes
       })
 
-    const sessionOf = (row: RefreshRow) => ({ organizationId: row.organization_id, userId: row.user_id, sessionId: row.session_id })
 
     /** Commit the revocation, then drop what this instance cached (other instances hear the NOTIFY). */
     const revokeAndForget = <E>(work: Effect.Effect<{ readonly event: BusEvent }, E, never>) =>
@@ -238,84 +240,41 @@ export const SessionsLive = Layer.effect(
       )
     })
 
-    type RefreshOutcome =
-      | { readonly _tag: "Rotated"; readonly row: RefreshRow; readonly token: string; readonly absoluteExpiresAt: Date }
-      | { readonly _tag: "Reused"; readonly event: BusEvent }
+    const intervalOf = (duration: Duration.Duration) => `${Duration.toMillis(duration)} milliseconds`
 
+    /** One call of auth_refresh (migrations/0002_refresh_rotation.ts), which holds the whole decision. */
     const refresh = Effect.fn("Sessions.refresh")(function* (refreshToken: Redacted.Redacted<string>, client: ClientInfo) {
       const match = refreshTokenPattern.exec(Redacted.value(refreshToken))
       if (match === null) return yield* authError("INVALID_TOKEN", "malformed refresh token")
-      const selector = match[1]!
-      const secret = match[2]!
-      const outcome = yield* sql.withTransaction(
-        Effect.gen(function* () {
-          const at = yield* now
-          const [row] = yield* sql<RefreshRow>`
-            SELECT t.session_id, s.organization_id, s.user_id, t.generation, t.secret_hash,
-                   coalesce(t.rotated_at, t.revoked_at) AS spent_at,
-                   s.current_generation, s.revoked_at, s.idle_expires_at, s.absolute_expires_at,
-                   u.status AS user_status, o.status AS organization_status, u.role, u.display_name
-              FROM auth_refresh_tokens t
-              JOIN auth_sessions s ON s.id = t.session_id
-              JOIN users u ON u.id = s.user_id
-              JOIN organizations o ON o.id = s.organization_id
-             WHERE t.id = ${selector}
-               FOR UPDATE OF s`
-          if (row === undefined || !Crypto.timingSafeEqual(row.secret_hash, sha256(secret))) {
-            return yield* authError("INVALID_TOKEN", "unknown refresh token")
-          }
-          yield* checkSessionState(row, at)
-          // The live token rotates (generation + 1). A token spent within the leeway that is the live
-          // token's immediate predecessor, or a sibling it replaced (a lost response, two tabs, many
-          // concurrent refreshes), gets a fresh pair that replaces the live token at the same
-          // generation. Anything else spent is reuse: the whole family is revoked.
-          const live = row.spent_at === null && row.generation === row.current_generation
-          const withinLeeway = row.spent_at !== null && at.getTime() - row.spent_at.getTime() <= Duration.toMillis(config.reuseLeeway)
-          const replaces = withinLeeway && (row.generation === row.current_generation - 1 || row.generation === row.current_generation)
-          if (!live && !replaces) {
-            const { event } = yield* revokeWhere({ sessionId: row.session_id }, row.organization_id, row.user_id, "REUSE_DETECTED", at)
-            yield* auditSession(client, "auth.refresh.reuse_detected", sessionOf(row), {
-              generation: row.generation,
-              currentGeneration: row.current_generation
-            })
-            return { _tag: "Reused", event } satisfies RefreshOutcome
-          }
-          yield* limiter.consume(refreshPerSession, row.session_id)
-          const next = newRefreshToken()
-          const generation = live ? row.current_generation + 1 : row.current_generation
-          const idleExpiresAt = new Date(Math.min(at.getTime() + idleMs, row.absolute_expires_at.getTime()))
-          // Compare-and-set on the live token (the session row is locked; the exclusion constraint
-          // keeps one live token per session at commit).
-          const [rotated] = yield* sql<{ id: string }>`
-            WITH spent AS (
-              UPDATE auth_refresh_tokens
-                 SET ${live ? sql`rotated_at` : sql`revoked_at`} = ${at}
-               WHERE session_id = ${row.session_id} AND generation = ${row.current_generation}
-                 AND rotated_at IS NULL AND revoked_at IS NULL
-              RETURNING session_id
-            ), session AS (
-              UPDATE auth_sessions SET current_generation = ${generation}, last_refreshed_at = ${at}, idle_expires_at = ${idleExpiresAt}
-               WHERE id = (SELECT session_id FROM spent)
-              RETURNING id
-            )
-            INSERT INTO auth_refresh_tokens (id, session_id, organization_id, user_id, secret_hash, generation, created_at)
-            SELECT ${next.selector}, id, ${row.organization_id}, ${row.user_id}, ${next.hash}, ${generation}, ${at} FROM session
-            RETURNING id`
-          if (rotated === undefined) return yield* authError("INVALID_TOKEN", "the refresh token is no longer valid")
-          yield* auditSession(client, live ? "auth.refresh" : "auth.refresh.replaced", sessionOf(row), { generation })
-          return { _tag: "Rotated", row, token: next.token, absoluteExpiresAt: row.absolute_expires_at } satisfies RefreshOutcome
-        })
-      ).pipe(Effect.catchTag("SqlError", Effect.die))
-      if (outcome._tag === "Reused") {
-        yield* auth.forget(outcome.event)
-        return yield* authError("REFRESH_TOKEN_REUSED", "this refresh token was already used; the session is revoked")
+      const next = newRefreshToken()
+      const at = yield* now
+      const [row] = yield* sql<RefreshOutcome>`
+        SELECT * FROM auth_refresh(
+          ${match[1]!}::uuid, ${sha256(match[2]!)}, ${at}, ${intervalOf(config.idle)}::interval, ${intervalOf(config.reuseLeeway)}::interval,
+          ${config.refreshesPerMinute}, ${config.refreshesPerMinute / 60}, ${next.selector}::uuid, ${next.hash},
+          ${client.ip}, ${client.userAgent ?? null})`.pipe(Effect.orDie)
+      switch (row?.outcome) {
+        case "ROTATED":
+        case "REPLACED":
+          return yield* tokenPair(
+            { userId: row.user_id, organizationId: row.organization_id, sessionId: row.session_id, role: row.role, displayName: row.display_name },
+            next.token,
+            row.absolute_expires_at
+          )
+        case "REFRESH_TOKEN_REUSED":
+          yield* auth.forget({ _tag: "session.revoked", organizationId: row.organization_id, userId: row.user_id, sessionId: row.session_id, reason: "REUSE_DETECTED" })
+          return yield* authError("REFRESH_TOKEN_REUSED", "this refresh token was already used; the session is revoked")
+        case "RATE_LIMITED":
+          return yield* new RateLimitedError({ message: "too many refreshes for this session", retryAfterSeconds: row.retry_after_seconds })
+        case "USER_INACTIVE":
+          return yield* authError("USER_INACTIVE", "the user is not active")
+        case "SESSION_REVOKED":
+          return yield* authError("SESSION_REVOKED", "the session was revoked")
+        case "SESSION_EXPIRED":
+          return yield* authError("SESSION_EXPIRED", "the session expired")
+        default:
+          return yield* authError("INVALID_TOKEN", "unknown refresh token")
       }
-      const { row } = outcome
-      return yield* tokenPair(
-        { userId: row.user_id, organizationId: row.organization_id, sessionId: row.session_id, role: row.role, displayName: row.display_name },
-        outcome.token,
-        outcome.absoluteExpiresAt
-      )
     })
 
     const refreshSocket = Effect.fn("Sessions.refreshSocket")(function* (accessToken: string) {

@@ -1,9 +1,11 @@
 import * as Migrator from "@effect/sql/Migrator"
 import core_schema from "./0001_core_schema.ts"
+import refresh_rotation from "./0002_refresh_rotation.ts"
 
 /** Every migration, by `<id>_<name>`; ids only grow. */
 const record = {
-  "0001_core_schema": core_schema
+  "0001_core_schema": core_schema,
+  "0002_refresh_rotation": refresh_rotation
 }
 
 export const loader = Migrator.fromRecord(record)

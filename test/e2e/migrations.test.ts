@@ -4,6 +4,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { migrate } from "../../migrations/Migrate.ts"
 import { indexSpecs } from "../../migrations/IndexSpecs.ts"
+import { migrations } from "../../migrations/index.ts"
 import { runCli } from "../support/Cli.ts"
 import { scopedDatabase, TestDatabaseLive } from "../support/TestDatabase.ts"
 
@@ -101,11 +102,11 @@ describe("migrations", () => {
       const [a, b] = yield* Effect.promise(() => Promise.all([runCli(["migrate"], { env }), runCli(["migrate"], { env })]))
       assert.deepStrictEqual([a.code, b.code], [0, 0], `${a.stderr}\n${b.stderr}`)
       const outputs = [a.stdout, b.stdout]
-      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema")).length, 1)
+      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema, 2_refresh_rotation")).length, 1)
       assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: none pending")).length, 1)
       const status = yield* Effect.promise(() => runCli(["migrate", "status", "--json"], { env }))
       const parsed = JSON.parse(status.stdout) as { applied: Array<unknown>; indexes: Array<{ state: string }> }
-      assert.strictEqual(parsed.applied.length, 1)
+      assert.strictEqual(parsed.applied.length, migrations.length)
       assert.isTrue(parsed.indexes.every((index) => index.state === "valid"))
     }), { timeout: 60_000 })
 })
