@@ -36,6 +36,22 @@ describe("auth across instances", () => {
       assert.strictEqual(yield* rejectedWithin(authB.verify(pair.accessToken), 1), "SESSION_REVOKED")
     }))
 
+  it.scopedLive("reuse detected on one instance stops the session's token on another within a second", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoInstances
+      const { users } = yield* createOrganization("multi3").pipe(Effect.provide(a))
+      const sessionsA = Context.get(a, Sessions)
+      const authB = Context.get(b, Auth)
+      const r1 = yield* sessionsA.login({ email: users.ADMIN.email, password: Redacted.make(password), organization: "multi3" }, client)
+      const r2 = yield* sessionsA.refresh(Redacted.make(r1.refreshToken), client)
+      yield* authB.verify(r2.accessToken)
+      // Within the leeway the predecessor is accepted; two generations back it is reuse.
+      const r3 = yield* sessionsA.refresh(Redacted.make(r2.refreshToken), client)
+      const reused = yield* Effect.flip(sessionsA.refresh(Redacted.make(r1.refreshToken), client))
+      assert.strictEqual(reused.code, "REFRESH_TOKEN_REUSED")
+      assert.strictEqual(yield* rejectedWithin(authB.verify(r3.accessToken), 1), "SESSION_REVOKED")
+    }))
+
   it.scopedLive("a user deactivated on one instance is refused on another within a second", () =>
     Effect.gen(function* () {
       const { a, b } = yield* twoInstances

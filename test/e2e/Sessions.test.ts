@@ -296,6 +296,17 @@ describe("Sessions", () => {
         assert.isTrue(limited._tag === "RateLimitedError" && limited.retryAfterSeconds > 60)
       }))
 
+    it.effect("more than 30 refreshes a minute for one session are RATE_LIMITED, then allowed again", () =>
+      Effect.gen(function* () {
+        const users = yield* setup
+        let pair = yield* login(users.INVESTIGATOR)
+        for (let i = 0; i < 30; i++) pair = yield* refresh(pair)
+        const limited = yield* Effect.flip(refresh(pair))
+        assert.isTrue(limited._tag === "RateLimitedError" && limited.retryAfterSeconds === 2)
+        yield* TestClock.adjust(Duration.seconds(2))
+        assert.isString((yield* refresh(pair)).refreshToken)
+      }))
+
     it.effect("writes audit rows for login, failure, refresh, reuse, logout and revocation without secrets", () =>
       Effect.gen(function* () {
         const users = yield* setup
