@@ -14,7 +14,7 @@
  */
 import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { Cause, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Option, Queue, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Queue, Redacted } from "effect"
 import * as Argon2 from "argon2"
 import { exportPKCS8, generateKeyPair, importJWK, jwtVerify, type JWK } from "jose"
 import * as ChildProcess from "node:child_process"
@@ -35,17 +35,10 @@ import { Auth } from "../services/Auth.ts"
 import { Directory } from "../services/Directory.ts"
 import { Jwt } from "../services/Jwt.ts"
 import { Sessions } from "../services/Sessions.ts"
+import { intFromEnv, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
-
-const intFromEnv = (name: string, fallback: number, min: number) => {
-  const raw = process.env[name]
-  if (raw === undefined || raw.trim() === "") return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`)
-  return value
-}
 
 const config = {
   clients: intFromEnv("BENCH_CLIENTS", 20, 1),
@@ -853,25 +846,7 @@ const main = Effect.gen(function* () {
   }
   const databaseLayer = PgLive.pipe(Layer.provideMerge(Layer.succeed(DatabaseUrl, Redacted.make(url))))
   const { rows, facts } = yield* bench(database, databaseLayer).pipe(Effect.provide(LoggingLive), Effect.withConfigProvider(provider))
-  const { table, markdown } = report(rows, facts)
-  console.log(table)
-  Fs.mkdirSync(Path.dirname(resultsFile), { recursive: true })
-  Fs.writeFileSync(resultsFile, markdown)
-  log(`wrote ${Path.relative(process.cwd(), resultsFile)}`)
+  writeResults(resultsFile, report(rows, facts), log)
 }).pipe(Effect.scoped)
 
-const fiber = Effect.runFork(main)
-const interrupt = () => {
-  log("interrupted; stopping")
-  Effect.runFork(Fiber.interrupt(fiber))
-}
-process.once("SIGINT", interrupt)
-process.once("SIGTERM", interrupt)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", interrupt)
-  process.off("SIGTERM", interrupt)
-  if (Exit.isFailure(exit)) {
-    if (!Cause.isInterruptedOnly(exit.cause)) console.error(Cause.pretty(exit.cause))
-    process.exitCode = 1
-  }
-})
+runBenchmark(main, log)

@@ -11,7 +11,7 @@
  * BENCH_PARALLEL_WORKERS (unset: the server's max_parallel_maintenance_workers for the build session).
  * Prints a markdown table and writes it, with the machine facts, to bench/results/index-build.md.
  */
-import { Cause, Effect, Exit, Fiber, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -20,17 +20,10 @@ import * as Perf from "node:perf_hooks"
 import * as Url from "node:url"
 import pg from "pg"
 import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
+import { intFromEnv, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
-
-const intFromEnv = (name: string, fallback: number, min: number) => {
-  const raw = process.env[name]
-  if (raw === undefined || raw.trim() === "") return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`)
-  return value
-}
 
 const config = {
   rows: intFromEnv("BENCH_ROWS", 1_000_000, 1),
@@ -299,7 +292,7 @@ interface Facts {
   readonly database: string
 }
 
-const runBenchmark = async (url: string, database: string, signal: AbortSignal) => {
+const runAllModes = async (url: string, database: string, signal: AbortSignal) => {
   const opened: Array<pg.Client> = []
   const open = async (name: string) => {
     const client = await connect(url, name)
@@ -492,9 +485,9 @@ const main = Effect.gen(function* () {
   }
   // Unlike Effect.tryPromise, interruption here waits until the benchmark has closed its connections,
   // and only then does the scope stop the embedded server.
-  const { results, facts } = yield* Effect.async<Awaited<ReturnType<typeof runBenchmark>>, Error>((resume) => {
+  const { results, facts } = yield* Effect.async<Awaited<ReturnType<typeof runAllModes>>, Error>((resume) => {
     const controller = new AbortController()
-    const running = runBenchmark(url, database, controller.signal)
+    const running = runAllModes(url, database, controller.signal)
     running.then(
       (value) => resume(Effect.succeed(value)),
       (error: unknown) => resume(Effect.fail(error instanceof Error ? error : new Error(String(error))))
@@ -507,25 +500,7 @@ const main = Effect.gen(function* () {
       )
     })
   })
-  const { table, markdown } = report(results, facts)
-  console.log(table)
-  Fs.mkdirSync(Path.dirname(resultsFile), { recursive: true })
-  Fs.writeFileSync(resultsFile, markdown)
-  log(`wrote ${Path.relative(process.cwd(), resultsFile)}`)
+  writeResults(resultsFile, report(results, facts), log)
 }).pipe(Effect.scoped)
 
-const fiber = Effect.runFork(main)
-const interrupt = () => {
-  log("interrupted; stopping")
-  Effect.runFork(Fiber.interrupt(fiber))
-}
-process.once("SIGINT", interrupt)
-process.once("SIGTERM", interrupt)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", interrupt)
-  process.off("SIGTERM", interrupt)
-  if (Exit.isFailure(exit)) {
-    if (!Cause.isInterruptedOnly(exit.cause)) console.error(Cause.pretty(exit.cause))
-    process.exitCode = 1
-  }
-})
+runBenchmark(main, log)

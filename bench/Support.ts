@@ -1,0 +1,39 @@
+import { Cause, Effect, Exit, Fiber } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+/** An integer benchmark setting from the environment; a malformed one stops the run. */
+export const intFromEnv = (name: string, fallback: number, min: number) => {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`)
+  return value
+}
+
+/** Prints the table and records the full report in bench/results/. */
+export const writeResults = (resultsFile: string, report: { readonly table: string; readonly markdown: string }, log: (message: string) => void) => {
+  console.log(report.table)
+  Fs.mkdirSync(Path.dirname(resultsFile), { recursive: true })
+  Fs.writeFileSync(resultsFile, report.markdown)
+  log(`wrote ${Path.relative(process.cwd(), resultsFile)}`)
+}
+
+/** Runs a benchmark's scoped program; SIGINT/SIGTERM interrupt it, so connections and servers close. */
+export const runBenchmark = <A, E>(main: Effect.Effect<A, E>, log: (message: string) => void) => {
+  const fiber = Effect.runFork(main)
+  const interrupt = () => {
+    log("interrupted; stopping")
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  process.once("SIGINT", interrupt)
+  process.once("SIGTERM", interrupt)
+  fiber.addObserver((exit) => {
+    process.off("SIGINT", interrupt)
+    process.off("SIGTERM", interrupt)
+    if (Exit.isFailure(exit)) {
+      if (!Cause.isInterruptedOnly(exit.cause)) console.error(Cause.pretty(exit.cause))
+      process.exitCode = 1
+    }
+  })
+}
