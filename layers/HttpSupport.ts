@@ -80,3 +80,10 @@ export const handle = <E extends ApiError, R>(effect: Effect.Effect<HttpServerRe
           )
     )
   )
+
+/** Any other path: the catalog's NOT_FOUND as JSON, like every other error. */
+export const NotFoundRoute = HttpLayerRouter.add(
+  "*",
+  "/*",
+  HttpServerResponse.unsafeJson({ code: "NOT_FOUND", message: "no such route" }, { status: errorCatalog.NOT_FOUND.status })
+)

@@ -8,7 +8,7 @@ import { DirectoryLive } from "./DirectoryLive.ts"
 import { HealthRoutes } from "./HealthRoutes.ts"
 import { HousekeepingLive } from "./HousekeepingLive.ts"
 import { HttpServerLive } from "./HttpServer.ts"
-import { RequestMiddleware } from "./HttpSupport.ts"
+import { NotFoundRoute, RequestMiddleware } from "./HttpSupport.ts"
 import { JwtLive } from "./JwtLive.ts"
 import { EventBusLive } from "./Listener.ts"
 import { LoggingLive } from "./Logging.ts"
@@ -23,7 +23,7 @@ export const CoreLive = Layer.mergeAll(SessionsLive, DirectoryLive).pipe(
   Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive, PasswordsLive))
 )
 
-const Routes = Layer.mergeAll(HealthRoutes, AuthRoutes, RpcRoutes, RequestMiddleware)
+const Routes = Layer.mergeAll(HealthRoutes, AuthRoutes, RpcRoutes, NotFoundRoute, RequestMiddleware)
 
 const Banner = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Effect.logInfo(`listening on ${address.replace("0.0.0.0", "localhost")}`))

@@ -245,6 +245,15 @@ describe("auth over HTTP", () => {
         assert.strictEqual(forged.code, "INVALID_TOKEN")
       }))
 
+    it.effect("an unknown route is 404 NOT_FOUND in the error format", () =>
+      Effect.gen(function* () {
+        yield* setup
+        const error = yield* errorOf(yield* send("GET", "/no/such/route"), 404)
+        assert.strictEqual(error.code, "NOT_FOUND")
+        const post = yield* errorOf(yield* send("POST", "/auth/nothing", { json: {} }), 404)
+        assert.strictEqual(post.code, "NOT_FOUND")
+      }))
+
     it.effect("GET /.well-known/jwks.json publishes one public Ed25519 key", () =>
       Effect.gen(function* () {
         yield* setup
