@@ -1,7 +1,8 @@
 import { FileSystem, HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Config, Effect, Layer, Option, ParseResult } from "effect"
+import { Cause, Clock, Config, Effect, Layer, Metric, MetricLabel, Option, ParseResult } from "effect"
 import * as Crypto from "node:crypto"
 import type { ClientInfo } from "../src/domain/Auth.ts"
+import { httpDuration, httpRequests } from "./Metrics.ts"
 import { type ApiError, errorCatalog, ValidationError } from "../src/domain/Errors.ts"
 
 /**
@@ -16,6 +17,23 @@ export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | 
   userAgent: headers["user-agent"]
 })
 
+/** Counts every answer by method and status, and times it. */
+const measured = <E, R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const started = yield* Clock.currentTimeMillis
+    const record = (status: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.zipRight(
+          Metric.increment(Metric.taggedWithLabels(httpRequests, [MetricLabel.make("method", request.method), MetricLabel.make("status", String(status))])),
+          Metric.update(httpDuration, (now - started) / 1000)
+        ))
+    return yield* effect.pipe(
+      Effect.tap((response) => record(response.status)),
+      Effect.tapErrorCause(() => record(500))
+    )
+  })
+
 /**
  * Global middleware: stamps the client address header (TRUST_PROXY: first X-Forwarded-For hop) and caps
  * request bodies (HTTP_MAX_BODY_BYTES): a larger body is refused before it is buffered whole.
@@ -28,6 +46,7 @@ export const RequestMiddleware = Layer.unwrapEffect(
     return HttpLayerRouter.middleware(
       (effect) =>
         effect.pipe(
+          measured,
           Effect.provideService(HttpIncomingMessage.MaxBodySize, limit),
           Effect.updateService(HttpServerRequest.HttpServerRequest, (request) => {
             const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined

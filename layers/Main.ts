@@ -12,6 +12,7 @@ import { NotFoundRoute, RequestMiddleware } from "./HttpSupport.ts"
 import { JwtLive } from "./JwtLive.ts"
 import { EventBusLive } from "./Listener.ts"
 import { LoggingLive } from "./Logging.ts"
+import { MetricsRoute } from "./Metrics.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { RpcRoutes } from "./RpcLive.ts"
@@ -23,7 +24,7 @@ export const CoreLive = Layer.mergeAll(SessionsLive, DirectoryLive).pipe(
   Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive, PasswordsLive))
 )
 
-const Routes = Layer.mergeAll(HealthRoutes, AuthRoutes, RpcRoutes, NotFoundRoute, RequestMiddleware)
+const Routes = Layer.mergeAll(HealthRoutes, MetricsRoute, AuthRoutes, RpcRoutes, NotFoundRoute, RequestMiddleware)
 
 const Banner = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Effect.logInfo(`listening on ${address.replace("0.0.0.0", "localhost")}`))

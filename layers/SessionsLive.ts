@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Config, Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
 import * as Crypto from "node:crypto"
 import type { ClientInfo, TokenPair } from "../src/domain/Auth.ts"
 import { AuthError, ForbiddenError, NotFoundError, RateLimitedError } from "../src/domain/Errors.ts"
@@ -13,6 +13,7 @@ import { Jwt } from "../services/Jwt.ts"
 import { Passwords } from "../services/Passwords.ts"
 import { RateLimiter, type RatePolicy } from "../services/RateLimiter.ts"
 import { Sessions } from "../services/Sessions.ts"
+import { count, logins, refreshes, revocations } from "./Metrics.ts"
 
 const sessionsConfig = Config.all({
   idle: Config.duration("SESSION_IDLE_TIMEOUT").pipe(Config.withDefault(Duration.minutes(30))),
@@ -135,6 +136,7 @@ export const SessionsLive = Layer.effect(
         reason
       }
       yield* bus.publish(event)
+      yield* Metric.incrementBy(Metric.tagged(revocations, "reason", reason), ids.length)
       return { event, count: ids.length }
     })
 
@@ -253,6 +255,7 @@ export const SessionsLive = Layer.effect(
           ${match[1]!}::uuid, ${sha256(match[2]!)}, ${at}, ${intervalOf(config.idle)}::interval, ${intervalOf(config.reuseLeeway)}::interval,
           ${config.refreshesPerMinute}, ${config.refreshesPerMinute / 60}, ${next.selector}::uuid, ${next.hash},
           ${client.ip}, ${client.userAgent ?? null})`.pipe(Effect.orDie)
+      yield* count(refreshes, "outcome", row?.outcome ?? "INVALID_TOKEN")
       switch (row?.outcome) {
         case "ROTATED":
         case "REPLACED":
@@ -262,6 +265,7 @@ export const SessionsLive = Layer.effect(
             row.absolute_expires_at
           )
         case "REFRESH_TOKEN_REUSED":
+          yield* count(revocations, "reason", "REUSE_DETECTED")
           yield* auth.forget({ _tag: "session.revoked", organizationId: row.organization_id, userId: row.user_id, sessionId: row.session_id, reason: "REUSE_DETECTED" })
           return yield* authError("REFRESH_TOKEN_REUSED", "this refresh token was already used; the session is revoked")
         case "RATE_LIMITED":
@@ -300,7 +304,13 @@ export const SessionsLive = Layer.effect(
       )
 
     return Sessions.of({
-      login,
+      login: (input, client) =>
+        login(input, client).pipe(
+          Effect.tapBoth({
+            onSuccess: () => count(logins, "outcome", "SUCCEEDED"),
+            onFailure: (error) => count(logins, "outcome", error.code)
+          })
+        ),
       refresh,
       refreshSocket,
       list: Effect.fn("Sessions.list")(function* (user) {

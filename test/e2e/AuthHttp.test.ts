@@ -245,6 +245,29 @@ describe("auth over HTTP", () => {
         assert.strictEqual(forged.code, "INVALID_TOKEN")
       }))
 
+    it.effect("GET /metrics exposes login outcomes, HTTP answers and the listener in Prometheus text", () =>
+      Effect.gen(function* () {
+        const users = yield* setup
+        const sample = (text: string, series: string) => Number(text.split("\n").find((line) => line.startsWith(`${series} `))?.split(" ")[1] ?? 0)
+        const before = (yield* send("GET", "/metrics")).text
+        yield* loginReply(users.ADMIN)
+        yield* loginReply(users.ADMIN, "not the password at all")
+        const reply = yield* send("GET", "/metrics")
+        assert.strictEqual(reply.status, 200)
+        assert.match(reply.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/)
+        assert.include(reply.text, "# TYPE auth_logins_total counter")
+        for (const [series, delta] of [
+          ['auth_logins_total{outcome="SUCCEEDED"}', 1],
+          ['auth_logins_total{outcome="INVALID_CREDENTIALS"}', 1],
+          ['http_requests_total{method="POST",status="200"}', 1],
+          ['http_requests_total{method="POST",status="401"}', 1]
+        ] as const) {
+          assert.strictEqual(sample(reply.text, series) - sample(before, series), delta, series)
+        }
+        assert.strictEqual(sample(reply.text, "eventbus_listener_connected"), 1)
+        assert.include(reply.text, 'http_request_duration_seconds_bucket{le="+Inf"}')
+      }))
+
     it.effect("an unknown route is 404 NOT_FOUND in the error format", () =>
       Effect.gen(function* () {
         yield* setup
