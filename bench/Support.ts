@@ -1,6 +1,8 @@
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber, Redacted } from "effect"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
+import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
 
 /** An integer benchmark setting from the environment; a malformed one stops the run. */
 export const intFromEnv = (name: string, fallback: number, min: number) => {
@@ -37,3 +39,30 @@ export const runBenchmark = <A, E>(main: Effect.Effect<A, E>, log: (message: str
     }
   })
 }
+
+/**
+ * The benchmark's database: BENCH_DATABASE_URL, or an embedded PostgreSQL in a temporary directory that
+ * is stopped and removed when the caller's scope closes. Never the machine's own server.
+ */
+export const benchDatabase = (log: (message: string) => void, settings?: Readonly<Record<string, string>>) =>
+  Effect.gen(function* () {
+    const configured = process.env.BENCH_DATABASE_URL
+    if (configured !== undefined && configured !== "") {
+      return { url: configured, database: "BENCH_DATABASE_URL (external server)", dataDir: undefined }
+    }
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-bench-pg-"))
+    // Added before the server starts, so it runs after the server has stopped.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        Fs.rmSync(dataDir, { recursive: true, force: true })
+        Fs.rmSync(`${dataDir}.password`, { force: true })
+      })
+    )
+    log(`starting embedded PostgreSQL in ${dataDir}`)
+    const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true, ...(settings === undefined ? {} : { settings }) })
+    return {
+      url: Redacted.value(handle.url),
+      database: "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory",
+      dataDir: handle.dataDir
+    }
+  })

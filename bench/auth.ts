@@ -27,7 +27,6 @@ import * as Url from "node:url"
 import { Worker } from "node:worker_threads"
 import pg from "pg"
 import { DatabaseUrl, PgLive } from "../layers/Database.ts"
-import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
 import { AppLive, CoreLive, LoggingLive } from "../layers/Main.ts"
 import { migrate } from "../migrations/Migrate.ts"
 import type { ClientInfo } from "../src/domain/Auth.ts"
@@ -35,7 +34,7 @@ import { Auth } from "../services/Auth.ts"
 import { Directory } from "../services/Directory.ts"
 import { Jwt } from "../services/Jwt.ts"
 import { Sessions } from "../services/Sessions.ts"
-import { intFromEnv, runBenchmark, writeResults } from "./Support.ts"
+import { benchDatabase, intFromEnv, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -816,34 +815,13 @@ const main = Effect.gen(function* () {
     )
   ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
 
-  const configured = process.env.BENCH_DATABASE_URL
-  let url: string
-  let database: string
-  if (configured !== undefined && configured !== "") {
-    url = configured
-    database = "BENCH_DATABASE_URL (external server)"
-  } else {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-bench-pg-"))
-    // Added before the server starts, so it runs after the server has stopped.
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        Fs.rmSync(dataDir, { recursive: true, force: true })
-        Fs.rmSync(`${dataDir}.password`, { force: true })
-      })
-    )
-    log(`starting embedded PostgreSQL in ${dataDir}`)
-    const handle = yield* EmbeddedPostgres.start({
-      dataDir,
-      port: 0,
-      ephemeral: true,
-      ...(config.statements
-        ? { settings: { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all", "pg_stat_statements.track_planning": "on" } }
-        : {})
-    })
-    postmasterPid = Number(Fs.readFileSync(Path.join(handle.dataDir, "postmaster.pid"), "utf8").split("\n")[0])
-    url = Redacted.value(handle.url)
-    database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
-  }
+  const { url, database, dataDir } = yield* benchDatabase(
+    log,
+    config.statements
+      ? { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all", "pg_stat_statements.track_planning": "on" }
+      : undefined
+  )
+  if (dataDir !== undefined) postmasterPid = Number(Fs.readFileSync(Path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
   const databaseLayer = PgLive.pipe(Layer.provideMerge(Layer.succeed(DatabaseUrl, Redacted.make(url))))
   const { rows, facts } = yield* bench(database, databaseLayer).pipe(Effect.provide(LoggingLive), Effect.withConfigProvider(provider))
   writeResults(resultsFile, report(rows, facts), log)

@@ -11,16 +11,14 @@
  * BENCH_PARALLEL_WORKERS (0, as the project's index step sets it; empty: the server's setting).
  * Prints a markdown table and writes it, with the machine facts, to bench/results/index-build.md.
  */
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Perf from "node:perf_hooks"
 import * as Url from "node:url"
 import pg from "pg"
-import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
-import { intFromEnv, runBenchmark, writeResults } from "./Support.ts"
+import { benchDatabase, intFromEnv, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -463,25 +461,7 @@ ${table}
 // Entry point: the embedded server lives in a scope that closes on success, failure and Ctrl-C.
 
 const main = Effect.gen(function* () {
-  const configured = process.env.BENCH_DATABASE_URL
-  let url: string
-  let database: string
-  if (configured !== undefined && configured !== "") {
-    url = configured
-    database = "BENCH_DATABASE_URL (external server)"
-  } else {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-bench-pg-"))
-    log(`starting embedded PostgreSQL in ${dataDir}`)
-    const handle = yield* EmbeddedPostgres.start({ dataDir, port: 0, ephemeral: true })
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        Fs.rmSync(dataDir, { recursive: true, force: true })
-        Fs.rmSync(`${dataDir}.password`, { force: true })
-      })
-    )
-    url = Redacted.value(handle.url)
-    database = "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory"
-  }
+  const { url, database } = yield* benchDatabase(log)
   // Unlike Effect.tryPromise, interruption here waits until the benchmark has closed its connections,
   // and only then does the scope stop the embedded server.
   const { results, facts } = yield* Effect.async<Awaited<ReturnType<typeof runAllModes>>, Error>((resume) => {
