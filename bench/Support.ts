@@ -1,4 +1,5 @@
 import { Cause, Effect, Exit, Fiber, Redacted } from "effect"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -66,3 +67,16 @@ export const benchDatabase = (log: (message: string) => void, settings?: Readonl
       dataDir: handle.dataDir
     }
   })
+
+/** One line of machine facts for a results file. */
+export const machineLine = () => {
+  const nproc = (() => {
+    try {
+      return ChildProcess.execFileSync("nproc", { encoding: "utf8" }).trim()
+    } catch {
+      return String(Os.availableParallelism())
+    }
+  })()
+  const cpu = Os.cpus()[0]?.model ?? "unknown CPU"
+  return `Node ${process.version}, ${Os.platform()} ${Os.release()}, \`nproc\` = ${nproc} (${cpu}), ${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`
+}
