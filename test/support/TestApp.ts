@@ -2,13 +2,12 @@ import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
 import { exportPKCS8, generateKeyPair } from "jose"
-import { HttpServerLive } from "../../layers/HttpServer.ts"
 import { AppLive, CoreLive } from "../../layers/Main.ts"
 import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
 import type { Role } from "../../src/domain/Roles.ts"
 import { Directory } from "../../services/Directory.ts"
-import { TestDatabaseLive } from "./TestDatabase.ts"
 import { PgLive } from "../../layers/Database.ts"
+import { TestDatabaseLive } from "./TestDatabase.ts"
 
 /** One signing key per test file (no files written), shared by every instance a test starts. */
 let keyPem: Promise<string> | undefined
@@ -39,12 +38,12 @@ export class BaseUrl extends Context.Tag("test/BaseUrl")<BaseUrl, string>() {}
 
 /**
  * The whole HTTP server on a free port, plus the core services for direct checks. One build: the
- * server and the test share one CoreTest (one database, one set of caches and limiters), and the
- * HttpServer that AppLive starts (layers are memoized by reference within a build) gives the address.
+ * server and the test share one CoreTest (one database, one set of caches and limiters); the
+ * HttpServer that AppLive exposes gives the address.
  */
 export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) =>
   Layer.effect(BaseUrl, HttpServer.addressFormattedWith(Effect.succeed)).pipe(
-    Layer.provide(Layer.merge(AppLive, HttpServerLive)),
+    Layer.provide(AppLive),
     Layer.provideMerge(CoreTest(overrides)),
     Layer.provide(TestConfig(overrides))
   )
