@@ -17,6 +17,7 @@ import { PasswordsLive } from "./PasswordsLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { RpcRoutes } from "./RpcLive.ts"
 import { SessionsLive } from "./SessionsLive.ts"
+import { WebSocketFrameLimitLive } from "./WebSocketFrameLimit.ts"
 
 /** Services over the database (and the event bus), without HTTP: what the CLI and tests build on. */
 export const CoreLive = Layer.mergeAll(SessionsLive, DirectoryLive).pipe(
@@ -34,6 +35,7 @@ const Banner = Layer.effectDiscard(
 export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true }).pipe(
   Layer.merge(Banner),
   Layer.merge(HousekeepingLive),
+  Layer.merge(WebSocketFrameLimitLive),
   Layer.provideMerge(HttpServerLive)
 )
 

@@ -1,4 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
+import { WebSocket } from "ws"
 import { Duration, Effect, Schema, TestClock } from "effect"
 import { BaseUrl, createOrganization, password, ServerTest, type TestUser } from "../support/TestApp.ts"
 
@@ -266,6 +267,25 @@ describe("auth over HTTP", () => {
         }
         assert.strictEqual(sample(reply.text, "eventbus_listener_connected"), 1)
         assert.include(reply.text, 'http_request_duration_seconds_bucket{le="+Inf"}')
+      }))
+
+    it.effect("a WebSocket frame over 64 KiB on /rpc closes the socket with 1009 before it is buffered", () =>
+      Effect.gen(function* () {
+        const baseUrl = yield* BaseUrl
+        // Sends one frame; the answer is either the server closing the socket or its first message.
+        const send = (frame: string) =>
+          Effect.async<{ readonly closed?: number; readonly reply?: string }>((resume) => {
+            const socket = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/rpc`)
+            socket.on("open", () => socket.send(frame))
+            socket.on("message", (data) => {
+              resume(Effect.succeed({ reply: String(data) }))
+              socket.close()
+            })
+            socket.on("close", (code) => resume(Effect.succeed({ closed: code })))
+            socket.on("error", () => undefined)
+          })
+        assert.deepStrictEqual(yield* send("x".repeat(65 * 1024)), { closed: 1009 })
+        assert.deepStrictEqual(yield* send(JSON.stringify({ _tag: "Ping" })), { reply: JSON.stringify({ _tag: "Pong" }) })
       }))
 
     it.effect("an unknown route is 404 NOT_FOUND in the error format", () =>
