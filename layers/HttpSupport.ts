@@ -17,17 +17,22 @@ export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | 
   userAgent: headers["user-agent"]
 })
 
-/** Counts every answer by method and status, and times it. */
+/**
+ * Counts every answer by method and status, times it, and logs it without the query string (the
+ * platform's own request log is off: a socket's `?token=` must never reach a log).
+ */
 const measured = <E, R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const started = yield* Clock.currentTimeMillis
+    const path = request.url.split("?")[0] ?? "/"
     const record = (status: number) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.zipRight(
+        Effect.all([
           Metric.increment(Metric.taggedWithLabels(httpRequests, [MetricLabel.make("method", request.method), MetricLabel.make("status", String(status))])),
-          Metric.update(httpDuration, (now - started) / 1000)
-        ))
+          Metric.update(httpDuration, (now - started) / 1000),
+          Effect.logInfo("http").pipe(Effect.annotateLogs({ method: request.method, path, status, ms: now - started }))
+        ], { discard: true }))
     return yield* effect.pipe(
       Effect.tap((response) => record(response.status)),
       Effect.tapErrorCause(() => record(500))

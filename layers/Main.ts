@@ -32,7 +32,7 @@ const Banner = Layer.effectDiscard(
 )
 
 /** The HTTP server (exposed, for its address) with every route and the background jobs; needs CoreLive. */
-export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true }).pipe(
+export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
   Layer.merge(Banner),
   Layer.merge(HousekeepingLive),
   Layer.merge(WebSocketFrameLimitLive),

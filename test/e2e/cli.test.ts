@@ -142,7 +142,7 @@ describe("cli", () => {
       assert.include(role.stderr, "--role")
     }))
 
-  it.scopedLive("npm start serves /readyz on an embedded database with demo data, and stops cleanly on SIGTERM", () =>
+  it.scopedLive("npm start serves /readyz on an embedded database with demo data, never logs a query token, and stops cleanly on SIGTERM", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const server = yield* Effect.promise(() => startServer({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: Path.join(dir, "pg") }))
@@ -150,11 +150,15 @@ describe("cli", () => {
       assert.strictEqual(ready.status, 200)
       assert.deepStrictEqual(yield* Effect.promise(() => ready.json()), { status: "ready", checks: { database: true, listener: true } })
       assert.include(server.output(), "admin@acme.example")
+      yield* Effect.promise(() => fetch(`${server.baseUrl}/healthz?token=eyJ.secret-in-the-query`))
+      yield* Effect.promise(() => fetch(`${server.baseUrl}/readyz`))
       const pidFile = Path.join(dir, "pg", "postmaster.pid")
       assert.isTrue(Fs.existsSync(pidFile))
       server.child.kill("SIGTERM")
       assert.strictEqual(yield* Effect.promise(() => server.exited), 0)
       assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
+      assert.include(server.output(), '"path":"/healthz"')
+      assert.notInclude(server.output(), "secret-in-the-query")
     }), { timeout: 120_000 })
 
   it.scopedLive("recovers an embedded database orphaned by a SIGKILL", () =>
