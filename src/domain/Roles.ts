@@ -3,9 +3,6 @@ import { Schema } from "effect"
 export const Role = Schema.Literal("ADMIN", "INVESTIGATOR", "VIEWER", "OPS")
 export type Role = typeof Role.Type
 
-export const UserStatus = Schema.Literal("ACTIVE", "INACTIVE", "SUSPENDED")
-export type UserStatus = typeof UserStatus.Type
-
 export const Slug = Schema.String.pipe(
   Schema.pattern(/^[a-z0-9][a-z0-9-]{1,62}$/, { message: () => "expected lower-case letters, digits and dashes (2-63)" })
 )
