@@ -30,7 +30,9 @@ export const DatabaseUrlLive = Layer.scoped(
   Effect.gen(function* () {
     const configured = yield* databaseUrlConfig
     if (Option.isSome(configured)) return configured.value
-    const dataDir = yield* Config.string("EMBEDDED_PG_DIR").pipe(Config.withDefault(".data/pg"))
+    const dataDir = yield* Config.option(Config.string("EMBEDDED_PG_DIR")).pipe(
+      Effect.flatMap(Option.match({ onSome: Effect.succeed, onNone: () => EmbeddedPostgres.defaultDataDir(".data/pg") }))
+    )
     const port = yield* portConfig("EMBEDDED_PG_PORT", 0)
     const server = yield* EmbeddedPostgres.start({ dataDir, port })
     yield* Effect.logInfo(`embedded PostgreSQL on 127.0.0.1:${server.port} (${server.dataDir})`)

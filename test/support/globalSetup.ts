@@ -74,5 +74,6 @@ export default async function setup(project: TestProject) {
       for (const row of rows) await client.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`)
     }).catch(() => undefined)
     await Effect.runPromise(Scope.close(scope, Exit.void))
+    Fs.rmSync(Path.join(Os.tmpdir(), `casecore-test-jwt-${process.pid}.json`), { force: true })
   }
 }
