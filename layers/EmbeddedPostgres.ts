@@ -66,24 +66,48 @@ const isPostgresProcess = (pid: number) => {
   }
 }
 
+/** The parent of a process, from procfs (undefined where there is none). */
+const parentOf = (pid: number) => {
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+  } catch {
+    return undefined
+  }
+}
+
+const isNodeProcess = (pid: number) => {
+  try {
+    return Path.basename(Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "").startsWith("node")
+  } catch {
+    return false
+  }
+}
+
 /**
- * A postmaster.pid left by a run that was killed with SIGKILL: if its server still runs on OUR data
- * directory it is an orphan of ours, so stop it (fast shutdown); a dead pid's lock file is removed.
- * A server on any other directory is never touched.
+ * A live postmaster.pid on OUR data directory is either the server of another running program of this
+ * project (its parent is a live Node process: share it, by its port) or an orphan left by a run killed
+ * with SIGKILL (stop it, fast shutdown). A dead pid's lock file is removed; a server on any other
+ * directory is never touched. Returns the port of a server to share.
  */
-const reclaimOrphan = (dataDir: string) =>
+const existingServer = (dataDir: string) =>
   Effect.gen(function* () {
     const pidFile = Path.join(dataDir, "postmaster.pid")
-    if (!Fs.existsSync(pidFile)) return
-    const [pidLine, dirLine] = Fs.readFileSync(pidFile, "utf8").split("\n")
+    if (!Fs.existsSync(pidFile)) return undefined
+    const [pidLine, dirLine, , portLine] = Fs.readFileSync(pidFile, "utf8").split("\n")
     const pid = Number(pidLine)
     const sameDir = dirLine !== undefined && Path.resolve(dirLine.trim()) === Path.resolve(dataDir)
     if (!Number.isInteger(pid) || pid <= 0 || !processIsAlive(pid) || !isPostgresProcess(pid)) {
       Fs.rmSync(pidFile, { force: true })
-      return
+      return undefined
     }
     if (!sameDir) {
       return yield* new EmbeddedPostgresError({ message: `${pidFile} names a server on another directory; refusing to touch it` })
+    }
+    const parent = parentOf(pid)
+    if (parent !== undefined && parent > 1 && processIsAlive(parent) && isNodeProcess(parent)) {
+      yield* Effect.logInfo(`sharing the embedded PostgreSQL (pid ${pid}) that process ${parent} runs`)
+      return Number(portLine)
     }
     yield* Effect.logWarning(`stopping an orphaned embedded PostgreSQL (pid ${pid}) left by an earlier run`)
     process.kill(pid, "SIGINT")
@@ -94,6 +118,7 @@ const reclaimOrphan = (dataDir: string) =>
         return Effect.sleep(Duration.seconds(1))
       })
     )
+    return undefined
   })
 
 /**
@@ -225,8 +250,14 @@ export const start = (options: EmbeddedPostgresOptions) =>
     const bin = yield* binaries
     Fs.mkdirSync(dataDir, { recursive: true })
     if (user !== undefined) Fs.chownSync(dataDir, user.uid, user.gid)
-    yield* reclaimOrphan(dataDir)
     const password = clusterPassword(dataDir)
+    const handle = (port: number): EmbeddedPostgresHandle => ({
+      url: Redacted.make(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`),
+      port,
+      dataDir
+    })
+    const shared = yield* existingServer(dataDir)
+    if (shared !== undefined) return handle(shared)
     const port = options.port === 0 ? yield* freePort : options.port
 
     if (!Fs.existsSync(Path.join(dataDir, "PG_VERSION"))) {
@@ -276,9 +307,5 @@ export const start = (options: EmbeddedPostgresOptions) =>
           })
         )
     )
-    return {
-      url: Redacted.make(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`),
-      port,
-      dataDir
-    } satisfies EmbeddedPostgresHandle
+    return handle(port)
   })

@@ -161,6 +161,19 @@ describe("cli", () => {
       assert.notInclude(server.output(), "secret-in-the-query")
     }), { timeout: 120_000 })
 
+  it.scopedLive("a command run beside a running server shares its embedded database instead of stopping it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const env = { DATABASE_URL: undefined, EMBEDDED_PG_DIR: Path.join(dir, "pg"), SEED_DEMO: "false" }
+      const server = yield* Effect.promise(() => startServer(env))
+      const status = yield* Effect.promise(() => runCli(["migrate", "status", "--json"], { env: { ...env, LOG_LEVEL: "Info" } }))
+      assert.strictEqual(status.code, 0, status.stderr)
+      assert.include(status.stderr, "sharing the embedded PostgreSQL")
+      assert.strictEqual((yield* Effect.promise(() => fetch(`${server.baseUrl}/readyz`))).status, 200)
+      server.child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => server.exited), 0)
+    }), { timeout: 120_000 })
+
   it.scopedLive("recovers an embedded database orphaned by a SIGKILL", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
