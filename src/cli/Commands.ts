@@ -10,7 +10,6 @@ import { Sessions } from "../../services/Sessions.ts"
 import { Email, Role, Slug } from "../domain/Roles.ts"
 import { seedDemo, seedDemoIfEmpty } from "../seed/Demo.ts"
 import { type ParsedArgs, required, UsageError } from "./Args.ts"
-import { CliError } from "./CliError.ts"
 import { readPassword } from "./ReadPassword.ts"
 
 const decodeArg = <A, I>(schema: Schema.Schema<A, I>, name: string, value: string) =>
@@ -121,4 +120,3 @@ export const command = (args: ParsedArgs): Either.Either<Effect.Effect<void, unk
   }
 }
 
-export { CliError }

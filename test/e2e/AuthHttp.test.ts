@@ -1,9 +1,9 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { WebSocket } from "ws"
 import { Duration, Effect, Schema, TestClock } from "effect"
-import { BaseUrl, createOrganization, password, ServerTest, type TestUser } from "../support/TestApp.ts"
+import { BaseUrl, createOrganization, freshOrganization, password, ServerTest, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
-const start = Date.parse("2026-11-26T12:00:00Z")
+const start = testStart
 const exact = { onExcessProperty: "error" } as const
 
 /** The PROTOCOL's login answer, and nothing more. */
@@ -89,12 +89,7 @@ const currentSessionId = (token: string) =>
     return current[0]!.id
   })
 
-const slug = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`
-
-const setup = Effect.gen(function* () {
-  yield* TestClock.setTime(start)
-  return (yield* createOrganization(slug("acme"))).users
-})
+const setup = freshOrganization
 
 describe("auth over HTTP", () => {
   it.layer(ServerTest(), { timeout: 60_000 })((it) => {
@@ -178,7 +173,7 @@ describe("auth over HTTP", () => {
     it.effect("DELETE /auth/sessions/:id of another organization's session is 404 NOT_FOUND and that session keeps working", () =>
       Effect.gen(function* () {
         const users = yield* setup
-        const other = (yield* createOrganization(slug("other"))).users
+        const other = (yield* createOrganization(uniqueSlug("other"))).users
         const mine = yield* login(users.ADMIN)
         const theirs = yield* login(other.VIEWER)
         const theirSession = yield* currentSessionId(theirs.accessToken)
@@ -316,7 +311,7 @@ describe("auth over HTTP", () => {
     it.effect("an ADMIN deactivating a user of another organization gets 404 NOT_FOUND and the user stays active", () =>
       Effect.gen(function* () {
         const users = yield* setup
-        const other = (yield* createOrganization(slug("other"))).users
+        const other = (yield* createOrganization(uniqueSlug("other"))).users
         const admin = yield* login(users.ADMIN)
         const theirs = yield* login(other.VIEWER)
         const error = yield* errorOf(yield* send("POST", `/auth/users/${other.VIEWER.id}/deactivate`, { token: admin.accessToken }), 404)

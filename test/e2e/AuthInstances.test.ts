@@ -8,13 +8,20 @@ import { scopedDatabase } from "../support/TestDatabase.ts"
 
 const client = { ip: "198.51.100.77", userAgent: "vitest" }
 
-/** Two server instances over one database: what one revokes, the other must refuse within a second. */
-const twoInstances = Effect.gen(function* () {
-  const url = Layer.succeed(DatabaseUrl, yield* scopedDatabase())
-  const a = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
-  const b = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
-  return { a, b }
-})
+/**
+ * Two server instances over one database and an organization: sessions on A, verification on B; what
+ * A revokes, B must refuse within a second.
+ */
+const twoInstances = (slug: string) =>
+  Effect.gen(function* () {
+    const url = Layer.succeed(DatabaseUrl, yield* scopedDatabase())
+    const a = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
+    const b = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
+    const { users } = yield* createOrganization(slug).pipe(Effect.provide(a))
+    const sessionsA = Context.get(a, Sessions)
+    const login = (email: string) => sessionsA.login({ email, password: Redacted.make(password), organization: slug }, client)
+    return { users, sessionsA, authB: Context.get(b, Auth), login }
+  })
 
 const rejectedWithin = <A, E extends { readonly code: string }>(check: Effect.Effect<A, E>, seconds: number) =>
   Effect.flip(check).pipe(
@@ -25,11 +32,8 @@ const rejectedWithin = <A, E extends { readonly code: string }>(check: Effect.Ef
 describe("auth across instances", () => {
   it.scopedLive("a logout on one instance stops the token on another within a second", () =>
     Effect.gen(function* () {
-      const { a, b } = yield* twoInstances
-      const { users } = yield* createOrganization("multi").pipe(Effect.provide(a))
-      const sessionsA = Context.get(a, Sessions)
-      const authB = Context.get(b, Auth)
-      const pair = yield* sessionsA.login({ email: users.ADMIN.email, password: Redacted.make(password), organization: "multi" }, client)
+      const { authB, login, sessionsA, users } = yield* twoInstances("multi")
+      const pair = yield* login(users.ADMIN.email)
       const user = yield* authB.verify(pair.accessToken)
       assert.strictEqual((yield* authB.verify(pair.accessToken)).sessionId, user.sessionId)
       yield* sessionsA.logout(user, client)
@@ -38,11 +42,8 @@ describe("auth across instances", () => {
 
   it.scopedLive("reuse detected on one instance stops the session's token on another within a second", () =>
     Effect.gen(function* () {
-      const { a, b } = yield* twoInstances
-      const { users } = yield* createOrganization("multi3").pipe(Effect.provide(a))
-      const sessionsA = Context.get(a, Sessions)
-      const authB = Context.get(b, Auth)
-      const r1 = yield* sessionsA.login({ email: users.ADMIN.email, password: Redacted.make(password), organization: "multi3" }, client)
+      const { authB, login, sessionsA, users } = yield* twoInstances("multi3")
+      const r1 = yield* login(users.ADMIN.email)
       const r2 = yield* sessionsA.refresh(Redacted.make(r1.refreshToken), client)
       yield* authB.verify(r2.accessToken)
       // Within the leeway the predecessor is accepted; two generations back it is reuse.
@@ -54,11 +55,7 @@ describe("auth across instances", () => {
 
   it.scopedLive("a user deactivated on one instance is refused on another within a second", () =>
     Effect.gen(function* () {
-      const { a, b } = yield* twoInstances
-      const { users } = yield* createOrganization("multi2").pipe(Effect.provide(a))
-      const sessionsA = Context.get(a, Sessions)
-      const authB = Context.get(b, Auth)
-      const login = (email: string) => sessionsA.login({ email, password: Redacted.make(password), organization: "multi2" }, client)
+      const { authB, login, sessionsA, users } = yield* twoInstances("multi2")
       const viewer = yield* login(users.VIEWER.email)
       yield* authB.verify(viewer.accessToken)
       const admin = yield* authB.verify((yield* login(users.ADMIN.email)).accessToken)

@@ -5,9 +5,9 @@ import { ApiClient, type ClientOptions, layerHttp, layerWebSocket } from "../../
 import type { TokenPair } from "../../src/domain/Auth.ts"
 import { Auth } from "../../services/Auth.ts"
 import { Sessions } from "../../services/Sessions.ts"
-import { BaseUrl, createOrganization, password, ServerTest, type TestUser } from "../support/TestApp.ts"
+import { BaseUrl, createOrganization, freshOrganization, password, ServerTest, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
-const start = Date.parse("2026-11-26T12:00:00Z")
+const start = testStart
 const accessLifetime = Duration.minutes(10)
 
 const overHttp = (options: Omit<ClientOptions, "baseUrl"> = {}) =>
@@ -43,12 +43,7 @@ const sessionRow = (sessionId: string) =>
     return row!
   })
 
-const slug = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`
-
-const setup = Effect.gen(function* () {
-  yield* TestClock.setTime(start)
-  return (yield* createOrganization(slug("acme"))).users
-})
+const setup = freshOrganization
 
 describe("auth over RPC", () => {
   it.layer(ServerTest(), { timeout: 60_000 })((it) => {
@@ -85,7 +80,7 @@ describe("auth over RPC", () => {
       it.effect(`${transport}: Auth.RevokeSession of another organization's session fails with NotFoundError and the session lives on`, () =>
         Effect.gen(function* () {
           const users = yield* setup
-          const other = (yield* createOrganization(slug("other"))).users
+          const other = (yield* createOrganization(uniqueSlug("other"))).users
           const theirs = yield* loginElsewhere(other.ADMIN)
           yield* login(users.ADMIN)
           const error = yield* Effect.flip(Effect.flatMap(ApiClient, (api) => api.call((rpc) => rpc.Auth.RevokeSession({ sessionId: theirs.sessionId }))))

@@ -4,12 +4,12 @@ import { Duration, Effect, Redacted, TestClock } from "effect"
 import type { TokenPair } from "../../src/domain/Auth.ts"
 import { Auth } from "../../services/Auth.ts"
 import { Sessions } from "../../services/Sessions.ts"
-import { createOrganization, CoreTest, liveTokens, password, type TestUser } from "../support/TestApp.ts"
+import { CoreTest, createOrganization, freshOrganization, liveTokens, password, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
 // A client address per test: the per-address login budget is shared by the whole file's server.
 let addresses = 0
 let client = { ip: "198.51.100.0", userAgent: "vitest" }
-const start = Date.parse("2026-11-26T12:00:00Z")
+const start = testStart
 
 const login = (user: TestUser, pass = password) =>
   Effect.flatMap(Sessions, (sessions) =>
@@ -25,10 +25,8 @@ const codeOf = <A, R>(effect: Effect.Effect<A, { readonly code: string }, R>) =>
   Effect.map(Effect.flip(effect), (error) => error.code)
 
 const setup = Effect.gen(function* () {
-  yield* TestClock.setTime(start)
   client = { ip: `198.51.100.${++addresses}`, userAgent: "vitest" }
-  const acme = yield* createOrganization(`acme-${Math.random().toString(36).slice(2, 8)}`)
-  return acme.users
+  return yield* freshOrganization
 })
 
 describe("Sessions", () => {
@@ -225,7 +223,7 @@ describe("Sessions", () => {
     it.effect("only an ADMIN of the same organization may deactivate a user", () =>
       Effect.gen(function* () {
         const users = yield* setup
-        const other = (yield* createOrganization(`other-${Math.random().toString(36).slice(2, 8)}`)).users
+        const other = (yield* createOrganization(uniqueSlug("other"))).users
         const sessions = yield* Sessions
         const investigator = yield* verify(yield* login(users.INVESTIGATOR))
         const foreignAdmin = yield* verify(yield* login(other.ADMIN))
@@ -261,7 +259,7 @@ describe("Sessions", () => {
     it.effect("a user of organization A can neither list nor revoke a session of organization B", () =>
       Effect.gen(function* () {
         const users = yield* setup
-        const other = (yield* createOrganization(`b-${Math.random().toString(36).slice(2, 8)}`)).users
+        const other = (yield* createOrganization(uniqueSlug("b"))).users
         const sessions = yield* Sessions
         const mine = yield* verify(yield* login(users.ADMIN))
         const theirs = yield* login(other.ADMIN)

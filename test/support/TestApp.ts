@@ -1,6 +1,6 @@
 import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Redacted, TestClock } from "effect"
 import { exportPKCS8, generateKeyPair } from "jose"
 import { AppLive, CoreLive } from "../../layers/Main.ts"
 import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
@@ -50,6 +50,12 @@ export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) =>
 
 export const password = "correct horse battery staple"
 
+/** The instant time-based tests start at (TestClock starts at 0). */
+export const testStart = Date.parse("2026-11-26T12:00:00Z")
+
+/** A slug no other test of the file uses. */
+export const uniqueSlug = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`
+
 export interface TestUser {
   readonly id: UserId
   readonly organizationId: OrganizationId
@@ -71,6 +77,12 @@ export const createOrganization = (slug: string, roles: ReadonlyArray<Role> = ["
     }
     return { organizationId, users: users as Record<Role, TestUser> }
   }).pipe(Effect.orDie)
+
+/** The clock at testStart and a new organization with one user of each role. */
+export const freshOrganization = Effect.gen(function* () {
+  yield* TestClock.setTime(testStart)
+  return (yield* createOrganization(uniqueSlug("acme"))).users
+})
 
 /** Live (neither rotated nor revoked) refresh tokens of a session. */
 export const liveTokens = (sessionId: string) =>
