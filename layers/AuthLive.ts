@@ -6,6 +6,7 @@ import type { BusEvent } from "../src/domain/Events.ts"
 import { Auth } from "../services/Auth.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { Jwt } from "../services/Jwt.ts"
+import { checkSessionState, type SessionState } from "./SessionState.ts"
 
 /** Clock tolerance of jose's exp check, mirrored by the token cache so a cached token never outlives it. */
 const toleranceMs = 30_000
@@ -60,21 +61,13 @@ export const AuthLive = Layer.scoped(
 
     const loadStatus = Effect.fnUntraced(function* (claims: AccessClaims, now: number) {
       const startedAt = epoch
-      const [row] = yield* sql<{
-        revoked_at: Date | null
-        absolute_expires_at: Date
-        user_status: string
-        organization_status: string
-      }>`SELECT s.revoked_at, s.absolute_expires_at, u.status AS user_status, o.status AS organization_status
+      const [row] = yield* sql<SessionState>`SELECT s.revoked_at, s.absolute_expires_at, u.status AS user_status, o.status AS organization_status
            FROM auth_sessions s
            JOIN users u ON u.id = s.user_id
            JOIN organizations o ON o.id = s.organization_id
           WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}`.pipe(Effect.orDie)
       if (row === undefined) return yield* authError("SESSION_REVOKED", "the session was revoked")
-      if (row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE") {
-        return yield* authError("USER_INACTIVE", "the user is not active")
-      }
-      if (row.revoked_at !== null) return yield* authError("SESSION_REVOKED", "the session was revoked")
+      yield* checkSessionState(row, new Date(now))
       const status: SessionStatus = {
         userId: claims.sub,
         absoluteExpiresAt: row.absolute_expires_at.getTime(),

@@ -13,6 +13,7 @@ import { Jwt } from "../services/Jwt.ts"
 import { Passwords } from "../services/Passwords.ts"
 import { RateLimiter, type RatePolicy } from "../services/RateLimiter.ts"
 import { Sessions } from "../services/Sessions.ts"
+import { checkSessionState, type SessionState } from "./SessionState.ts"
 import { count, logins, refreshes, revocations } from "./Metrics.ts"
 
 const sessionsConfig = Config.all({
@@ -40,24 +41,6 @@ const newRefreshToken = () => {
   const secret = Crypto.randomBytes(32).toString("base64url")
   return { selector, token: `${selector}.${secret}`, hash: sha256(secret) }
 }
-
-interface SessionState {
-  readonly revoked_at: Date | null
-  readonly idle_expires_at: Date
-  readonly absolute_expires_at: Date
-  readonly user_status: string
-  readonly organization_status: string
-}
-
-/** The user's status first: a deactivated user hears USER_INACTIVE everywhere, not SESSION_REVOKED. */
-const checkSessionState = (row: SessionState, at: Date): Effect.Effect<void, AuthError> =>
-  row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE"
-    ? authError("USER_INACTIVE", "the user is not active")
-    : row.revoked_at !== null
-      ? authError("SESSION_REVOKED", "the session was revoked")
-      : at >= row.absolute_expires_at || at >= row.idle_expires_at
-        ? authError("SESSION_EXPIRED", "the session expired")
-        : Effect.void
 
 /** A row of auth_refresh(); the columns past `outcome` are set as the outcome needs them. */
 type RefreshOutcome =
@@ -284,7 +267,7 @@ export const SessionsLive = Layer.effect(
     const refreshSocket = Effect.fn("Sessions.refreshSocket")(function* (accessToken: string) {
       const claims = yield* jwt.verify(accessToken, { graceSeconds: Duration.toSeconds(config.socketGrace) })
       const at = yield* now
-      const [row] = yield* sql<SessionState & { role: Role }>`
+      const [row] = yield* sql<SessionState & { readonly idle_expires_at: Date; readonly role: Role }>`
         SELECT s.revoked_at, s.idle_expires_at, s.absolute_expires_at, u.role, u.status AS user_status, o.status AS organization_status
           FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = s.organization_id
          WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}`.pipe(Effect.orDie)
