@@ -1,11 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Deferred, Duration, Effect, Exit, Layer, PubSub, Redacted, Ref, Schedule, Schema } from "effect"
 import pg from "pg"
-import { BusEventJson, type BusMessage } from "../src/domain/Events.ts"
+import { BusEventJson, type BusMessage, channel } from "../src/domain/Events.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { DatabaseUrl } from "./Database.ts"
 
-export const channel = "casecore_events"
 
 const decode = Schema.decodeUnknownOption(BusEventJson)
 

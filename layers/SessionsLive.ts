@@ -3,7 +3,7 @@ import { Clock, Config, Duration, Effect, Layer, Metric, Option, Redacted } from
 import * as Crypto from "node:crypto"
 import type { ClientInfo, TokenPair } from "../src/domain/Auth.ts"
 import { AuthError, ForbiddenError, NotFoundError, RateLimitedError } from "../src/domain/Errors.ts"
-import type { BusEvent } from "../src/domain/Events.ts"
+import { type BusEvent, channel } from "../src/domain/Events.ts"
 import type { OrganizationId, SessionId, UserId } from "../src/domain/Ids.ts"
 import type { Role } from "../src/domain/Roles.ts"
 import { type AuditEntry, AuditLog } from "../services/AuditLog.ts"
@@ -237,7 +237,7 @@ export const SessionsLive = Layer.effect(
         SELECT * FROM auth_refresh(
           ${match[1]!}::uuid, ${sha256(match[2]!)}, ${at}, ${intervalOf(config.idle)}::interval, ${intervalOf(config.reuseLeeway)}::interval,
           ${config.refreshesPerMinute}, ${config.refreshesPerMinute / 60}, ${next.selector}::uuid, ${next.hash},
-          ${client.ip}, ${client.userAgent ?? null})`.pipe(Effect.orDie)
+          ${client.ip}, ${client.userAgent ?? null}, ${channel})`.pipe(Effect.orDie)
       yield* count(refreshes, "outcome", row?.outcome ?? "INVALID_TOKEN")
       switch (row?.outcome) {
         case "ROTATED":

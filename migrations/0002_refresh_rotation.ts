@@ -27,7 +27,8 @@ export default Effect.gen(function* () {
       p_new_selector uuid,
       p_new_hash bytea,
       p_ip text,
-      p_user_agent text
+      p_user_agent text,
+      p_channel text
     ) RETURNS TABLE (
       outcome text,
       session_id uuid,
@@ -92,7 +93,7 @@ export default Effect.gen(function* () {
          WHERE id = r.session_id AND revoked_at IS NULL;
         UPDATE auth_refresh_tokens SET revoked_at = p_now
          WHERE auth_refresh_tokens.session_id = r.session_id AND rotated_at IS NULL AND revoked_at IS NULL;
-        PERFORM pg_notify('casecore_events', json_build_object(
+        PERFORM pg_notify(p_channel, json_build_object(
           '_tag', 'session.revoked', 'organizationId', r.organization_id, 'userId', r.user_id,
           'sessionId', r.session_id, 'reason', 'REUSE_DETECTED')::text);
         INSERT INTO audit_log (organization_id, actor_user_id, session_id, entity_type, entity_id, action, changes, ip, user_agent, created_at)

@@ -1,5 +1,8 @@
 import { Schema } from "effect"
 
+/** The NOTIFY channel every instance listens on. */
+export const channel = "casecore_events"
+
 /** Cross-instance events, sent with pg_notify in the transaction that makes them true. */
 export const SessionRevoked = Schema.TaggedStruct("session.revoked", {
   organizationId: Schema.String,
