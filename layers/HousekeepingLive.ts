@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Config, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { LockKeys, withSessionLock } from "./AdvisoryLock.ts"
+import { LockKeys, trySessionLock } from "./AdvisoryLock.ts"
 
 const housekeepingConfig = Config.all({
   interval: Config.duration("HOUSEKEEPING_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
@@ -45,7 +45,7 @@ export const HousekeepingLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const config = yield* housekeepingConfig
-    const once = withSessionLock(LockKeys.housekeeping, () => sweep(config), { wait: false }).pipe(
+    const once = trySessionLock(LockKeys.housekeeping, () => sweep(config)).pipe(
       Effect.tap((result) =>
         Option.isSome(result) && result.value.sessions + result.value.tokens > 0 ? Effect.logInfo("housekeeping", result.value) : Effect.void
       ),

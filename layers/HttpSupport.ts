@@ -1,5 +1,5 @@
 import { FileSystem, HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Clock, Config, Effect, Layer, Metric, MetricLabel, Option, ParseResult } from "effect"
+import { Cause, Clock, Config, Effect, Layer, Metric, MetricLabel, Option, ParseResult, Schema } from "effect"
 import * as Crypto from "node:crypto"
 import type { ClientInfo } from "../src/domain/Auth.ts"
 import { httpDuration, httpRequests } from "./Metrics.ts"
@@ -81,7 +81,7 @@ export const validationError = (error: ParseResult.ParseError) => {
   return new ValidationError({ message: `${path}: ${issue?.message ?? "invalid"}` })
 }
 
-export const decodeBody = <A, I>(schema: import("effect").Schema.Schema<A, I>) =>
+export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) =>
   HttpServerRequest.schemaBodyJson(schema).pipe(
     Effect.catchTags({
       ParseError: (error) => Effect.fail(validationError(error)),

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
-import { Data, Effect, Option } from "effect"
-import { withSessionLock, LockKeys } from "../layers/AdvisoryLock.ts"
+import { Data, Effect } from "effect"
+import { LockKeys, withSessionLock } from "../layers/AdvisoryLock.ts"
 import { buildIndexes } from "./ConcurrentIndexes.ts"
 import { loader, migrations } from "./index.ts"
 
@@ -51,7 +51,7 @@ export const checkHistory = (applied: ReadonlyArray<AppliedMigration>) => {
  * lock: a second process waits, then finds nothing to do.
  */
 export const migrate = Effect.fn("Migrations.migrate")(function* () {
-  const result = yield* withSessionLock(LockKeys.migrations, (connection) =>
+  return yield* withSessionLock(LockKeys.migrations, (connection) =>
     Effect.gen(function* () {
       yield* checkHistory(yield* appliedMigrations)
       const applied = yield* Migrator.make({})({ loader, table: migrationsTable })
@@ -59,5 +59,4 @@ export const migrate = Effect.fn("Migrations.migrate")(function* () {
       return { applied, indexes }
     })
   )
-  return Option.getOrThrow(result)
 })
