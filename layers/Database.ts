@@ -25,7 +25,7 @@ const databaseUrlConfig = Config.redacted("DATABASE_URL").pipe(
 )
 
 /** DATABASE_URL when set; otherwise an embedded PostgreSQL under `.data/`, started and stopped with the scope. */
-export const DatabaseUrlLive = Layer.scoped(
+const DatabaseUrlLive = Layer.scoped(
   DatabaseUrl,
   Effect.gen(function* () {
     const configured = yield* databaseUrlConfig

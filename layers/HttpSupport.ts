@@ -10,7 +10,7 @@ import { type ApiError, errorCatalog, ValidationError } from "../src/domain/Erro
  * The name is random per process: RPC merges a call's own headers over the request's (the call's win),
  * so with a name a client could know it would choose its own address for rate limits and the audit log.
  */
-export const clientAddressHeader = `x-casecore-client-address-${Crypto.randomBytes(16).toString("hex")}`
+const clientAddressHeader = `x-casecore-client-address-${Crypto.randomBytes(16).toString("hex")}`
 
 export const clientInfoFromHeaders = (headers: Readonly<Record<string, string | undefined>>): ClientInfo => ({
   ip: headers[clientAddressHeader] ?? "unknown",
@@ -65,7 +65,7 @@ export const RequestMiddleware = Layer.unwrapEffect(
 )
 
 /** `{ code, message }` with the catalog's status; Retry-After for RATE_LIMITED. */
-export const errorResponse = (error: ApiError) =>
+const errorResponse = (error: ApiError) =>
   HttpServerResponse.unsafeJson(
     { code: error.code, message: error.message },
     {
@@ -75,7 +75,7 @@ export const errorResponse = (error: ApiError) =>
   )
 
 /** A request body that does not match its schema: VALIDATION_ERROR naming the field. */
-export const validationError = (error: ParseResult.ParseError) => {
+const validationError = (error: ParseResult.ParseError) => {
   const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
   const path = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".")
   return new ValidationError({ message: `${path}: ${issue?.message ?? "invalid"}` })

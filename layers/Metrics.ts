@@ -46,7 +46,7 @@ const sampleLines = (pair: MetricPair.MetricPair.Untyped): { readonly type: stri
 }
 
 /** The Prometheus text exposition format (0.0.4), one HELP/TYPE block per metric name. */
-export const renderPrometheus = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, gauges: ReadonlyArray<readonly [string, string, number]>) => {
+const renderPrometheus = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, gauges: ReadonlyArray<readonly [string, string, number]>) => {
   const blocks = new Map<string, { help: string; type: string; lines: Array<string> }>()
   for (const pair of pairs) {
     const sample = sampleLines(pair)

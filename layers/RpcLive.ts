@@ -7,12 +7,12 @@ import { Auth } from "../services/Auth.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { clientInfoFromHeaders } from "./HttpSupport.ts"
 
-export const AuthMiddlewareLive = Layer.effect(
+const AuthMiddlewareLive = Layer.effect(
   AuthMiddleware,
   Effect.map(Auth, (auth) => AuthMiddleware.of(({ headers }) => auth.verifyHeader(headers.authorization)))
 )
 
-export const AuthHandlers = AuthRpcs.toLayer(
+const AuthHandlers = AuthRpcs.toLayer(
   Effect.gen(function* () {
     const sessions = yield* Sessions
     const sql = yield* SqlClient.SqlClient

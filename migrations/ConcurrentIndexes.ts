@@ -14,7 +14,7 @@ const identifier = /^[a-z_][a-z0-9_]{0,62}$/
 /** The temporary name a changed definition is built under, beside the old index. */
 const nextName = (spec: IndexSpec) => `${spec.name.slice(0, 58)}_next`
 
-export const createStatement = (spec: IndexSpec, name = spec.name) =>
+const createStatement = (spec: IndexSpec, name = spec.name) =>
   `CREATE ${spec.unique === true ? "UNIQUE " : ""}INDEX CONCURRENTLY ${name} ON ${spec.table} USING btree (${spec.columns})${
     spec.where === undefined ? "" : ` WHERE ${spec.where}`
   }`
@@ -41,7 +41,7 @@ const existingIndexes = (connection: Connection) =>
     )
     .pipe(Effect.map((rows) => new Map((rows as ReadonlyArray<Existing>).map((row) => [row.name, row]))))
 
-export const stateOf = (spec: IndexSpec, existing: Existing | undefined): IndexState =>
+const stateOf = (spec: IndexSpec, existing: Existing | undefined): IndexState =>
   existing === undefined ? "missing" : !existing.valid ? "invalid" : existing.comment !== signature(spec) ? "outdated" : "valid"
 
 /** Declared indexes and their state in the database (for `migrate status`). */

@@ -7,7 +7,7 @@ import { loader, migrations } from "./index.ts"
 
 export class MigrationStateError extends Data.TaggedError("MigrationStateError")<{ readonly message: string }> {}
 
-export const migrationsTable = "effect_sql_migrations"
+const migrationsTable = "effect_sql_migrations"
 
 export interface AppliedMigration {
   readonly id: number
@@ -28,7 +28,7 @@ export const appliedMigrations = Effect.gen(function* () {
  * The Migrator silently skips a migration whose id is below the highest applied one, and keeps no
  * record of what it does not know: both mean the code and the database disagree, so stop instead.
  */
-export const checkHistory = (applied: ReadonlyArray<AppliedMigration>) => {
+const checkHistory = (applied: ReadonlyArray<AppliedMigration>) => {
   const known = new Map(migrations.map(([id, name]) => [id, name]))
   const problems: Array<string> = []
   for (const row of applied) {

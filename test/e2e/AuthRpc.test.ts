@@ -45,6 +45,17 @@ const sessionRow = (sessionId: string) =>
 
 const setup = freshOrganization
 
+/**
+ * Lets the access token expire while the client believes it good (its clock is behind): with an
+ * accurate clock the client never sends a token it knows is expired, so only this way does the server
+ * answer TOKEN_EXPIRED.
+ */
+const expireBehindClientsBack = (pair: TokenPair) =>
+  Effect.gen(function* () {
+    yield* TestClock.adjust(Duration.sum(accessLifetime, Duration.seconds(31)))
+    yield* Effect.flatMap(ApiClient, (api) => api.setTokens(Option.some({ ...pair, expiresAt: new Date(start + 3_600_000).toISOString() })))
+  })
+
 describe("auth over RPC", () => {
   it.layer(ServerTest(), { timeout: 60_000 })((it) => {
     /** The checks that must hold over either transport. */
@@ -156,10 +167,7 @@ describe("auth over RPC", () => {
         const api = yield* ApiClient
         const pair = yield* login(users.INVESTIGATOR)
         const { sessionId } = yield* verify(pair)
-        yield* TestClock.adjust(Duration.sum(accessLifetime, Duration.seconds(31)))
-        // With an accurate clock the client never sends a token it knows is expired; one whose clock
-        // is behind believes the token still good, so the server is the one to say TOKEN_EXPIRED.
-        yield* api.setTokens(Option.some({ ...pair, expiresAt: new Date(start + 3_600_000).toISOString() }))
+        yield* expireBehindClientsBack(pair)
         const refused = yield* Effect.flip(api.rpc.Auth.Me())
         assert.strictEqual(refused._tag === "AuthError" ? refused.code : refused._tag, "TOKEN_EXPIRED")
         const me = yield* api.call((rpc) => rpc.Auth.Me())
@@ -189,8 +197,7 @@ describe("auth over RPC", () => {
         const api = yield* ApiClient
         const pair = yield* login(users.VIEWER)
         const { sessionId } = yield* verify(pair)
-        yield* TestClock.adjust(Duration.sum(accessLifetime, Duration.seconds(31)))
-        yield* api.setTokens(Option.some({ ...pair, expiresAt: new Date(start + 3_600_000).toISOString() }))
+        yield* expireBehindClientsBack(pair)
         const [me, list] = yield* Effect.all([api.call((rpc) => rpc.Auth.Me()), api.call((rpc) => rpc.Auth.ListSessions())], {
           concurrency: "unbounded"
         })
