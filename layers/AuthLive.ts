@@ -6,7 +6,7 @@ import type { BusEvent } from "../src/domain/Events.ts"
 import { Auth } from "../services/Auth.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { Jwt } from "../services/Jwt.ts"
-import { checkSessionState, type SessionState } from "./SessionState.ts"
+import { checkSessionState, sessionError, type SessionState } from "./SessionState.ts"
 
 /** Clock tolerance of jose's exp check, mirrored by the token cache so a cached token never outlives it. */
 const toleranceMs = 30_000
@@ -66,7 +66,7 @@ export const AuthLive = Layer.scoped(
            JOIN users u ON u.id = s.user_id
            JOIN organizations o ON o.id = s.organization_id
           WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}`.pipe(Effect.orDie)
-      if (row === undefined) return yield* authError("SESSION_REVOKED", "the session was revoked")
+      if (row === undefined) return yield* sessionError("SESSION_REVOKED")
       yield* checkSessionState(row, new Date(now))
       const status: SessionStatus = {
         userId: claims.sub,
@@ -80,7 +80,7 @@ export const AuthLive = Layer.scoped(
     const checkSession = Effect.fnUntraced(function* (claims: AccessClaims, now: number) {
       const cached = sessions.get(claims.sid)
       const status = cached !== undefined && cached.until > now ? cached : yield* loadStatus(claims, now)
-      if (now >= status.absoluteExpiresAt) return yield* authError("SESSION_EXPIRED", "the session expired")
+      if (now >= status.absoluteExpiresAt) return yield* sessionError("SESSION_EXPIRED")
     })
 
     const claimsOf = Effect.fnUntraced(function* (token: string, now: number) {

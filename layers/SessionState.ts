@@ -11,15 +11,24 @@ export interface SessionState {
   readonly organization_status: string
 }
 
+const messages = {
+  USER_INACTIVE: "the user is not active",
+  SESSION_REVOKED: "the session was revoked",
+  SESSION_EXPIRED: "the session expired"
+} as const
+
+/** Why a session may not be used, with one wording wherever it is found out. */
+export const sessionError = (code: keyof typeof messages) => new AuthError({ code, message: messages[code] })
+
 /**
  * The one order of the checks (auth_refresh in migrations/0002 follows it too): the user's status first,
  * so a deactivated user hears USER_INACTIVE everywhere, not SESSION_REVOKED; then revocation; then expiry.
  */
 export const checkSessionState = (row: SessionState, at: Date): Effect.Effect<void, AuthError> =>
   row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE"
-    ? new AuthError({ code: "USER_INACTIVE", message: "the user is not active" })
+    ? sessionError("USER_INACTIVE")
     : row.revoked_at !== null
-      ? new AuthError({ code: "SESSION_REVOKED", message: "the session was revoked" })
+      ? sessionError("SESSION_REVOKED")
       : at >= row.absolute_expires_at || (row.idle_expires_at !== undefined && at >= row.idle_expires_at)
-        ? new AuthError({ code: "SESSION_EXPIRED", message: "the session expired" })
+        ? sessionError("SESSION_EXPIRED")
         : Effect.void

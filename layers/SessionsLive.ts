@@ -13,7 +13,7 @@ import { Jwt } from "../services/Jwt.ts"
 import { Passwords } from "../services/Passwords.ts"
 import { RateLimiter, type RatePolicy } from "../services/RateLimiter.ts"
 import { Sessions } from "../services/Sessions.ts"
-import { checkSessionState, type SessionState } from "./SessionState.ts"
+import { checkSessionState, sessionError, type SessionState } from "./SessionState.ts"
 import { count, logins, refreshes, revocations } from "./Metrics.ts"
 
 const sessionsConfig = Config.all({
@@ -197,7 +197,7 @@ export const SessionsLive = Layer.effect(
           entityId: candidate.id,
           action: "auth.login.inactive"
         })
-        return yield* authError("USER_INACTIVE", "the user is not active")
+        return yield* sessionError("USER_INACTIVE")
       }
       yield* limiter.reset(loginPerAccount, accountKey)
       const refresh = newRefreshToken()
@@ -254,11 +254,9 @@ export const SessionsLive = Layer.effect(
         case "RATE_LIMITED":
           return yield* new RateLimitedError({ message: "too many refreshes for this session", retryAfterSeconds: row.retry_after_seconds })
         case "USER_INACTIVE":
-          return yield* authError("USER_INACTIVE", "the user is not active")
         case "SESSION_REVOKED":
-          return yield* authError("SESSION_REVOKED", "the session was revoked")
         case "SESSION_EXPIRED":
-          return yield* authError("SESSION_EXPIRED", "the session expired")
+          return yield* sessionError(row.outcome)
         default:
           return yield* authError("INVALID_TOKEN", "unknown refresh token")
       }
@@ -271,7 +269,7 @@ export const SessionsLive = Layer.effect(
         SELECT s.revoked_at, s.idle_expires_at, s.absolute_expires_at, u.role, u.status AS user_status, o.status AS organization_status
           FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = s.organization_id
          WHERE s.id = ${claims.sid} AND s.user_id = ${claims.sub} AND s.organization_id = ${claims.org}`.pipe(Effect.orDie)
-      if (row === undefined) return yield* authError("SESSION_REVOKED", "the session was revoked")
+      if (row === undefined) return yield* sessionError("SESSION_REVOKED")
       yield* checkSessionState(row, at)
       // An open socket is activity on the session: it extends the idle expiry like a refresh does.
       yield* sql`UPDATE auth_sessions SET idle_expires_at = ${new Date(Math.min(at.getTime() + idleMs, row.absolute_expires_at.getTime()))}
