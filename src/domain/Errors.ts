@@ -44,18 +44,21 @@ export const AuthErrorCode = Schema.Literal(
 )
 export type AuthErrorCode = typeof AuthErrorCode.Type
 
+/** The one code of an error class, filled in when constructed. */
+const fixedCode = <const C extends ErrorCode>(code: C) => Schema.optionalWith(Schema.Literal(code), { default: () => code })
+
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   code: AuthErrorCode,
   message: Schema.String
 }) {}
 
 export class ForbiddenError extends Schema.TaggedError<ForbiddenError>()("ForbiddenError", {
-  code: Schema.optionalWith(Schema.Literal("FORBIDDEN"), { default: () => "FORBIDDEN" as const }),
+  code: fixedCode("FORBIDDEN"),
   message: Schema.String
 }) {}
 
 export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFoundError", {
-  code: Schema.optionalWith(Schema.Literal("NOT_FOUND"), { default: () => "NOT_FOUND" as const }),
+  code: fixedCode("NOT_FOUND"),
   message: Schema.String
 }) {}
 
@@ -65,14 +68,14 @@ export class ValidationError extends Schema.TaggedError<ValidationError>()("Vali
 }) {}
 
 export class RateLimitedError extends Schema.TaggedError<RateLimitedError>()("RateLimitedError", {
-  code: Schema.optionalWith(Schema.Literal("RATE_LIMITED"), { default: () => "RATE_LIMITED" as const }),
+  code: fixedCode("RATE_LIMITED"),
   message: Schema.String,
   /** Whole seconds until a retry can succeed (the Retry-After header). */
   retryAfterSeconds: Schema.Int
 }) {}
 
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
-  code: Schema.optionalWith(Schema.Literal("INTERNAL"), { default: () => "INTERNAL" as const }),
+  code: fixedCode("INTERNAL"),
   message: Schema.String
 }) {}
 
