@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import type { OrganizationId, UserId } from "../src/domain/Ids.ts"
 import { Directory, DirectoryError } from "../services/Directory.ts"
 import { Passwords } from "../services/Passwords.ts"
-import { isUniqueViolation } from "./SqlErrors.ts"
+import { isUniqueViolation } from "../src/sql/SqlErrors.ts"
 
 export const DirectoryLive = Layer.effect(
   Directory,

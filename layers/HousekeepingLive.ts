@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Config, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { LockKeys, trySessionLock } from "./AdvisoryLock.ts"
+import { LockKeys, trySessionLock } from "../src/sql/AdvisoryLock.ts"
 
 const housekeepingConfig = Config.all({
   interval: Config.duration("HOUSEKEEPING_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),

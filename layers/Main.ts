@@ -1,45 +1,90 @@
-import { HttpLayerRouter, HttpServer } from "@effect/platform"
+import { HttpApiSwagger, HttpLayerRouter, HttpMiddleware, HttpServer, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { Api } from "../src/api/HttpApi.ts"
+import { errorCatalog } from "../src/domain/Errors.ts"
 import { AuditLogLive } from "./AuditLogLive.ts"
 import { AuthLive } from "./AuthLive.ts"
-import { AuthRoutes } from "./AuthRoutes.ts"
-import { DatabaseLive } from "./Database.ts"
+import { DatabaseConnectionLive, DatabaseLive } from "./DatabaseLive.ts"
 import { DirectoryLive } from "./DirectoryLive.ts"
-import { HealthRoutes } from "./HealthRoutes.ts"
+import { EventBusLive } from "./EventBusLive.ts"
 import { HousekeepingLive } from "./HousekeepingLive.ts"
-import { HttpServerLive } from "./HttpServer.ts"
-import { NotFoundRoute, RequestMiddleware } from "./HttpSupport.ts"
+import { HttpApiLive } from "./HttpApiLive.ts"
+import { EdgeMiddleware, MaxBodySizeLive } from "./HttpEdge.ts"
+import { HttpServerLive } from "./HttpServerLive.ts"
 import { JwtLive } from "./JwtLive.ts"
-import { EventBusLive } from "./Listener.ts"
-import { LoggingLive } from "./Logging.ts"
-import { MetricsRoute } from "./Metrics.ts"
+import { LoggingLive } from "./LoggingLive.ts"
+import { MetricsLive } from "./MetricsLive.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
-import { RpcRoutes } from "./RpcLive.ts"
+import { RpcHttpLive, RpcSocketLive } from "./RpcLive.ts"
+import { SeedLive } from "./SeedLive.ts"
 import { SessionsLive } from "./SessionsLive.ts"
-import { WebSocketFrameLimitLive } from "./WebSocketFrameLimit.ts"
+import { SocketsLive } from "./SocketsLive.ts"
+import { TracingLive } from "./TracingLive.ts"
+import { UserAdminLive } from "./UserAdminLive.ts"
 
-/** Services over the database (and the event bus), without HTTP: what the CLI and tests build on. */
-export const CoreLive = Layer.mergeAll(SessionsLive, DirectoryLive).pipe(
-  Layer.provideMerge(AuthLive),
-  Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive, PasswordsLive))
+/**
+ * The composition root: the one place that wires implementations together. `MainLive` is what
+ * `npm start` (src/main.ts), the CLI's `serve`, the test server and the benchmarks build; the smaller
+ * layers below are what the other CLI commands need, and nothing more.
+ */
+
+/** Organizations and users as operators create them: no LISTEN connection, no signing key. */
+export const DirectoryCommandLive = DirectoryLive.pipe(Layer.provideMerge(PasswordsLive), Layer.provideMerge(DatabaseLive))
+
+/** User administration from the CLI: it publishes its events, and opens no LISTEN connection. */
+export const AdminCommandLive = UserAdminLive.pipe(
+  Layer.provideMerge(DirectoryCommandLive),
+  Layer.provide(Layer.mergeAll(AuditLogLive, EventBusLive, MetricsLive).pipe(Layer.provideMerge(MetricsLive))),
+  Layer.provide(DatabaseLive)
 )
 
-const Routes = Layer.mergeAll(HealthRoutes, MetricsRoute, AuthRoutes, RpcRoutes, NotFoundRoute, RequestMiddleware)
+/** The database connection without migrating (migrate, migrate status). */
+export const MigrationCommandLive = DatabaseConnectionLive
+
+/** Every service over the migrated database, the demo seed loaded first when it applies. */
+const ServicesLive = Layer.mergeAll(SessionsLive, UserAdminLive).pipe(
+  Layer.provideMerge(AuthLive),
+  Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive)),
+  Layer.provideMerge(Layer.mergeAll(DirectoryLive, MetricsLive)),
+  Layer.provideMerge(PasswordsLive),
+  Layer.provideMerge(SeedLive.pipe(Layer.provideMerge(DirectoryLive), Layer.provide(PasswordsLive))),
+  Layer.provideMerge(DatabaseLive)
+)
+
+const NotFoundRoute = HttpLayerRouter.add(
+  "*",
+  "/*",
+  HttpServerResponse.unsafeJson({ code: "NOT_FOUND", message: "no such route" }, { status: errorCatalog.NOT_FOUND.status })
+)
+
+const Routes = Layer.mergeAll(
+  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(HttpApiLive)),
+  HttpApiSwagger.layerHttpLayerRouter({ api: Api, path: "/docs" }),
+  RpcHttpLive,
+  NotFoundRoute,
+  EdgeMiddleware
+).pipe(Layer.provide(MaxBodySizeLive))
 
 const Banner = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Effect.logInfo(`listening on ${address.replace("0.0.0.0", "localhost")}`))
 )
 
-/** The HTTP server (exposed, for its address) with every route and the background jobs; needs CoreLive. */
-export const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
+/** HTTP (routes, RPC, sockets) on the project's own node server, the banner and the background jobs. */
+const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
+  // The platform's per-request span records the query string (a socket's ?token=): the edge makes its own.
+  HttpMiddleware.withTracerDisabledWhen(() => true),
+  Layer.merge(SocketsLive.pipe(Layer.provide(RpcSocketLive))),
   Layer.merge(Banner),
   Layer.merge(HousekeepingLive),
-  Layer.merge(WebSocketFrameLimitLive),
   Layer.provideMerge(HttpServerLive)
 )
 
-/** The one composition root: what `serve` runs once migrations are done. */
-export const AppLive = ServerLive.pipe(Layer.provide(CoreLive))
+/** The whole application: what src/main.ts launches. Its services are exposed for tests and benchmarks. */
+export const MainLive = ServerLive.pipe(
+  Layer.provideMerge(ServicesLive),
+  Layer.provide(TracingLive),
+  Layer.provide(LoggingLive)
+)
 
-export { DatabaseLive, LoggingLive }
+export { LoggingLive }

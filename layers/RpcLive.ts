@@ -1,11 +1,13 @@
 import { RpcSerialization, RpcServer } from "@effect/rpc"
-import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { ApiRpcs, AuthMiddleware, AuthRpcs } from "../src/api/Rpc.ts"
 import { CurrentUser } from "../src/domain/Auth.ts"
 import { Auth } from "../services/Auth.ts"
 import { Sessions } from "../services/Sessions.ts"
-import { clientInfoFromHeaders } from "./HttpSupport.ts"
+import { UserAdmin } from "../services/UserAdmin.ts"
+import { clientInfoFromHeaders } from "./ClientAddress.ts"
+import { RpcSocket } from "./RpcSocket.ts"
+import { makeUserRepository } from "./UserRepository.ts"
 
 const AuthMiddlewareLive = Layer.effect(
   AuthMiddleware,
@@ -15,36 +17,48 @@ const AuthMiddlewareLive = Layer.effect(
 const AuthHandlers = AuthRpcs.toLayer(
   Effect.gen(function* () {
     const sessions = yield* Sessions
-    const sql = yield* SqlClient.SqlClient
+    const admin = yield* UserAdmin
+    const users = yield* makeUserRepository
+    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
     return {
       "Auth.Login": (payload, { headers }) => sessions.login(payload, clientInfoFromHeaders(headers)),
       "Auth.Refresh": (payload, { headers }) => sessions.refresh(payload.refreshToken, clientInfoFromHeaders(headers)),
       "Auth.Me": () =>
-        Effect.gen(function* () {
-          const user = yield* CurrentUser
-          const [row] = yield* sql<{ display_name: string }>`SELECT display_name FROM users WHERE id = ${user.userId}`.pipe(Effect.orDie)
-          return {
+        withUser((user) =>
+          Effect.map(users.find(user.userId, user.organizationId), (record) => ({
             id: user.userId,
             organizationId: user.organizationId,
             role: user.role,
-            displayName: row?.display_name ?? "",
+            displayName: Option.match(record, { onNone: () => "", onSome: (row) => row.displayName }),
             sessionId: user.sessionId,
             expiresAt: user.expiresAt.toISOString()
-          }
-        }),
-      "Auth.Logout": (_, { headers }) => Effect.flatMap(CurrentUser, (user) => sessions.logout(user, clientInfoFromHeaders(headers))),
-      "Auth.ListSessions": () => Effect.flatMap(CurrentUser, (user) => Effect.map(sessions.list(user), (list) => ({ sessions: list }))),
-      "Auth.RevokeSession": ({ sessionId }, { headers }) =>
-        Effect.flatMap(CurrentUser, (user) => sessions.revoke(user, sessionId, clientInfoFromHeaders(headers))),
-      "Auth.RevokeAll": (_, { headers }) => Effect.flatMap(CurrentUser, (user) => sessions.revokeAll(user, clientInfoFromHeaders(headers))),
-      "Auth.DeactivateUser": ({ userId }, { headers }) =>
-        Effect.flatMap(CurrentUser, (user) => sessions.deactivateUser(user, userId, clientInfoFromHeaders(headers)))
+          }))),
+      "Auth.Logout": (_, { headers }) => withUser((user) => sessions.logout(user, clientInfoFromHeaders(headers))),
+      "Auth.ListSessions": () => withUser((user) => Effect.map(sessions.list(user), (list) => ({ sessions: list }))),
+      "Auth.RevokeSession": ({ sessionId }, { headers }) => withUser((user) => sessions.revoke(user, sessionId, clientInfoFromHeaders(headers))),
+      "Auth.RevokeAll": (_, { headers }) => withUser((user) => sessions.revokeAll(user, clientInfoFromHeaders(headers))),
+      "Auth.DeactivateUser": ({ userId }, { headers }) => withUser((user) => admin.deactivate(user, userId, clientInfoFromHeaders(headers)))
     }
   })
 )
 
-/** POST /rpc (ndjson, streaming-capable) and GET /rpc upgraded to a WebSocket (json). */
-export const RpcRoutes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: ApiRpcs, path: "/rpc", protocol: "http" }).pipe(Layer.provide(RpcSerialization.layerNdjson)),
-  RpcServer.layerHttpRouter({ group: ApiRpcs, path: "/rpc", protocol: "websocket" }).pipe(Layer.provide(RpcSerialization.layerJson))
-).pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))
+/** POST /rpc: ndjson over HTTP (streaming-capable). */
+const RpcHttpRoute = RpcServer.layerHttpRouter({ group: ApiRpcs, path: "/rpc", protocol: "http" }).pipe(
+  Layer.provide(RpcSerialization.layerNdjson)
+)
+
+/** GET /rpc upgraded to a WebSocket (json): the upgrade itself is layers/SocketsLive.ts's. */
+const RpcSocketProtocol = Layer.scoped(
+  RpcSocket,
+  Effect.gen(function* () {
+    const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket
+    yield* RpcServer.make(ApiRpcs).pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.interruptible, Effect.forkScoped)
+    return { httpApp }
+  })
+).pipe(Layer.provide(RpcSerialization.layerJson))
+
+/** The RPC group over HTTP: a route of the router. */
+export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))
+
+/** The RPC group over WebSocket: the handler layers/SocketsLive.ts hands upgraded /rpc sockets to. */
+export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))

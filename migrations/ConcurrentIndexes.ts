@@ -1,7 +1,7 @@
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Data, Duration, Effect, Schedule } from "effect"
 import * as Crypto from "node:crypto"
-import { isLockNotAvailable } from "../layers/SqlErrors.ts"
+import { isLockNotAvailable } from "../src/sql/SqlErrors.ts"
 import { indexSpecs, type IndexSpec } from "./IndexSpecs.ts"
 
 export class IndexBuildError extends Data.TaggedError("IndexBuildError")<{ readonly message: string }> {}

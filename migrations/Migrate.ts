@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Data, Effect } from "effect"
-import { LockKeys, withSessionLock } from "../layers/AdvisoryLock.ts"
+import { LockKeys, withSessionLock } from "../src/sql/AdvisoryLock.ts"
 import { buildIndexes } from "./ConcurrentIndexes.ts"
 import { loader, migrations } from "./index.ts"
 

@@ -1,7 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { AuthenticatedUser } from "../src/domain/Auth.ts"
 import type { AuthError } from "../src/domain/Errors.ts"
-import type { BusEvent } from "../src/domain/Events.ts"
 
 /** Turns a bearer token into the authenticated user. */
 export class Auth extends Context.Tag("casecore/Auth")<
@@ -9,12 +8,10 @@ export class Auth extends Context.Tag("casecore/Auth")<
   {
     /**
      * Verify an access token and that its session and user are still active. Cached: a bounded cache
-     * of verified tokens (never past exp) and of session status, kept exact by revocation events.
+     * of verified tokens (never past exp) and of session status, kept exact by the bus's revocation events.
      */
     readonly verify: (token: string) => Effect.Effect<AuthenticatedUser, AuthError>
     /** The `Authorization` header value: UNAUTHORIZED when absent or not `Bearer`. */
     readonly verifyHeader: (authorization: string | undefined) => Effect.Effect<AuthenticatedUser, AuthError>
-    /** Drop cached state a revocation made stale (called after commit by the revoking instance). */
-    readonly forget: (event: BusEvent) => Effect.Effect<void>
   }
 >() {}

@@ -1,7 +1,7 @@
 import { Context, type Effect, type Redacted } from "effect"
 import type { AuthenticatedUser, ClientInfo, SessionInfo, TokenPair } from "../src/domain/Auth.ts"
 import type { AuthError, ForbiddenError, NotFoundError, RateLimitedError } from "../src/domain/Errors.ts"
-import type { SessionId, UserId } from "../src/domain/Ids.ts"
+import type { SessionId } from "../src/domain/Ids.ts"
 
 export interface LoginInput {
   readonly email: string
@@ -34,7 +34,5 @@ export class Sessions extends Context.Tag("casecore/Sessions")<
     readonly revoke: (user: AuthenticatedUser, sessionId: SessionId, client: ClientInfo) => Effect.Effect<void, NotFoundError | ForbiddenError>
     /** Revoke every session of the caller, this one included. */
     readonly revokeAll: (user: AuthenticatedUser, client: ClientInfo) => Effect.Effect<void>
-    /** ADMIN of the same organization: mark the user INACTIVE and revoke all their sessions. */
-    readonly deactivateUser: (admin: AuthenticatedUser | "operator", userId: UserId, client: ClientInfo) => Effect.Effect<void, NotFoundError | ForbiddenError>
   }
 >() {}

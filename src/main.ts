@@ -1,3 +1,6 @@
-import { runCli } from "./cli/run.ts"
+import { NodeRuntime } from "@effect/platform-node"
+import { Layer } from "effect"
+import { MainLive } from "../layers/Main.ts"
 
-runCli(["serve"])
+/** `npm start`: the whole application until SIGTERM or SIGINT, then a bounded drain and exit 0. */
+NodeRuntime.runMain(Layer.launch(MainLive), { disableErrorReporting: false, disablePrettyLogger: true })

@@ -1,4 +1,8 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { SessionInfo, TokenPair } from "../domain/Auth.ts"
+import { Authentication } from "./Authentication.ts"
+import { Forbidden, NotFound, RateLimited, Unauthenticated, UserInactive } from "./HttpErrors.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" }))
 
@@ -11,3 +15,62 @@ export const LoginRequest = Schema.Struct({
 export const RefreshRequest = Schema.Struct({
   refreshToken: Schema.Redacted(NonEmpty.pipe(Schema.maxLength(200)))
 })
+
+/** Ids in paths are checked by the handler: a malformed one is NOT_FOUND like an unknown one. */
+const idParam = HttpApiSchema.param("id", Schema.String)
+
+export class AuthGroup extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/auth/login")
+      .setPayload(LoginRequest)
+      .addSuccess(TokenPair)
+      .addError(Unauthenticated)
+      .addError(UserInactive)
+      .addError(RateLimited)
+      .annotate(OpenApi.Summary, "Log in: a new session with its access and refresh tokens")
+  )
+  .add(
+    HttpApiEndpoint.post("refresh", "/auth/refresh")
+      .setPayload(RefreshRequest)
+      .addSuccess(TokenPair)
+      .addError(Unauthenticated)
+      .addError(UserInactive)
+      .addError(RateLimited)
+      .annotate(OpenApi.Summary, "Rotate a refresh token: a new pair; the old refresh token is spent")
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/auth/logout")
+      .addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "Revoke the current session; its sockets close")
+  ) {}
+
+export class SessionsGroup extends HttpApiGroup.make("sessions")
+  .add(
+    HttpApiEndpoint.get("list", "/auth/sessions")
+      .addSuccess(Schema.Struct({ sessions: Schema.Array(SessionInfo) }))
+      .annotate(OpenApi.Summary, "The caller's live sessions, newest first")
+  )
+  .add(
+    HttpApiEndpoint.del("revoke")`/auth/sessions/${idParam}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "Revoke one session: the caller's own, or (ADMIN) another user's of the organization")
+  )
+  .add(
+    HttpApiEndpoint.post("revokeAll", "/auth/sessions/revoke-all")
+      .addSuccess(HttpApiSchema.NoContent)
+      .annotate(OpenApi.Summary, "Revoke every session of the caller, this one included")
+  )
+  .middleware(Authentication) {}
+
+export class UsersGroup extends HttpApiGroup.make("users")
+  .add(
+    HttpApiEndpoint.post("deactivate")`/auth/users/${idParam}/deactivate`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "ADMIN: deactivate a user of the organization and revoke every session of theirs")
+  )
+  .middleware(Authentication) {}

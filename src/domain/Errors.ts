@@ -18,16 +18,20 @@ export const errorCatalog = {
   BAD_REQUEST: { status: 400, close: undefined },
   UNKNOWN_EVENT: { status: 400, close: undefined },
   VALIDATION_ERROR: { status: 400, close: undefined },
+  PAYLOAD_TOO_LARGE: { status: 413, close: undefined },
   RATE_LIMITED: { status: 429, close: 4429 },
-  SLOW_CONSUMER: { status: 503, close: 4503 },
+  AUTH_TIMEOUT: { status: undefined, close: 4408 },
+  ALREADY_CONNECTED: { status: undefined, close: 4429 },
+  SLOW_CONSUMER: { status: undefined, close: 4503 },
   SKILL_NOT_FOUND: { status: 404, close: undefined },
   SKILL_TIMEOUT: { status: 504, close: undefined },
   ACTION_FAILED: { status: 422, close: undefined },
   CONFLICT: { status: 409, close: undefined },
   AI_UNAVAILABLE: { status: 503, close: undefined },
   INTERNAL: { status: 500, close: undefined },
+  UNAVAILABLE: { status: 503, close: 1013 },
   SERVER_SHUTDOWN: { status: 503, close: 1001 }
-} as const satisfies Record<string, { readonly status: number; readonly close: number | undefined }>
+} as const satisfies Record<string, { readonly status: number | undefined; readonly close: number | undefined }>
 
 export type ErrorCode = keyof typeof errorCatalog
 
@@ -74,11 +78,18 @@ export class RateLimitedError extends Schema.TaggedError<RateLimitedError>()("Ra
   retryAfterSeconds: Schema.Int
 }) {}
 
+/** A dependency (the database) is down or too slow: retry after `retryAfterSeconds`. */
+export class UnavailableError extends Schema.TaggedError<UnavailableError>()("UnavailableError", {
+  code: fixedCode("UNAVAILABLE"),
+  message: Schema.String,
+  retryAfterSeconds: Schema.Int
+}) {}
+
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
   code: fixedCode("INTERNAL"),
   message: Schema.String
 }) {}
 
 /** Every error a client of the API can receive. */
-export const ApiError = Schema.Union(AuthError, ForbiddenError, NotFoundError, ValidationError, RateLimitedError, InternalError)
+export const ApiError = Schema.Union(AuthError, ForbiddenError, NotFoundError, ValidationError, RateLimitedError, UnavailableError, InternalError)
 export type ApiError = typeof ApiError.Type

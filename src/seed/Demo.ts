@@ -1,7 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Config, type ConfigError, Data, Effect, Option, Redacted } from "effect"
 import { Directory } from "../../services/Directory.ts"
-import { CliError } from "../cli/CliError.ts"
 import type { OrganizationId, UserId } from "../domain/Ids.ts"
 import { acme, type CaseStatus, categoryNames, customers, demoPassword, demoUsers, memberEmail, type MemberKey, memberKeys, operator } from "./DemoData.ts"
 
@@ -10,6 +9,9 @@ const demoSlugs = [operator.slug, ...customers.map((customer) => customer.slug)]
 const loginHint = `log in as ${memberEmail(acme, "admin")} / ${demoPassword} (organization ${acme.slug})`
 
 class DemoAlreadySeeded extends Data.TaggedError("DemoAlreadySeeded")<{ readonly slugs: ReadonlyArray<string> }> {}
+
+/** The demo data cannot be loaded (it is already there). */
+export class DemoSeedError extends Data.TaggedError("DemoSeedError")<{ readonly message: string }> {}
 
 const healthAlertBelow = 70
 
@@ -393,20 +395,20 @@ const loadDemo = Effect.gen(function* () {
   ].join(" ")
 })
 
-/** Loads the demo data; returns a short human summary (printed by `npm run cli -- seed demo`). Fails with CliError (from ../cli/CliError.ts) if the demo organizations already exist. */
-export const seedDemo: Effect.Effect<string, CliError, SqlClient.SqlClient | Directory> = Effect.gen(function* () {
+/** Loads the demo data; returns a short human summary (printed by `npm run cli -- seed demo`). Fails if the demo organizations already exist. */
+export const seedDemo: Effect.Effect<string, DemoSeedError, SqlClient.SqlClient | Directory> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql.withTransaction(Effect.zipRight(ensureAbsent, loadDemo))
 }).pipe(
   Effect.catchTags({
     DemoAlreadySeeded: (error) =>
-      new CliError({ message: `the demo data is already loaded (organizations ${error.slugs.join(", ")} exist); use a fresh database to seed again` }),
+      new DemoSeedError({ message: `the demo data is already loaded (organizations ${error.slugs.join(", ")} exist); use a fresh database to seed again` }),
     SqlError: Effect.die
   })
 )
 
 /** Seeds only when the database holds no organization at all AND the database is the embedded one (DATABASE_URL unset), or when SEED_DEMO=true; SEED_DEMO=false disables it. Logs (Effect.logInfo) how to log in when it seeded. */
-export const seedDemoIfEmpty: Effect.Effect<void, CliError | ConfigError.ConfigError, SqlClient.SqlClient | Directory> = Effect.gen(function* () {
+export const seedDemoIfEmpty: Effect.Effect<void, ConfigError.ConfigError, SqlClient.SqlClient | Directory> = Effect.gen(function* () {
   const requested = yield* Config.option(Config.boolean("SEED_DEMO"))
   const external = yield* Config.option(Config.redacted("DATABASE_URL"))
   if (!Option.getOrElse(requested, () => Option.isNone(external))) return

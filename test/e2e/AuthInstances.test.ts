@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Redacted, Schedule } from "effect"
-import { DatabaseUrl } from "../../layers/Database.ts"
 import { Auth } from "../../services/Auth.ts"
 import { Sessions } from "../../services/Sessions.ts"
+import { UserAdmin } from "../../services/UserAdmin.ts"
 import { createOrganization, InstanceTest, password } from "../support/TestApp.ts"
 import { scopedDatabase } from "../support/TestDatabase.ts"
 
@@ -14,13 +14,13 @@ const client = { ip: "198.51.100.77", userAgent: "vitest" }
  */
 const twoInstances = (slug: string) =>
   Effect.gen(function* () {
-    const url = Layer.succeed(DatabaseUrl, yield* scopedDatabase())
-    const a = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
-    const b = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
+    const url = yield* scopedDatabase()
+    const a = yield* Layer.build(InstanceTest(url))
+    const b = yield* Layer.build(InstanceTest(url))
     const { users } = yield* createOrganization(slug).pipe(Effect.provide(a))
     const sessionsA = Context.get(a, Sessions)
     const login = (email: string) => sessionsA.login({ email, password: Redacted.make(password), organization: slug }, client)
-    return { users, sessionsA, authB: Context.get(b, Auth), login }
+    return { users, sessionsA, adminA: Context.get(a, UserAdmin), authB: Context.get(b, Auth), login }
   })
 
 const rejectedWithin = <A, E extends { readonly code: string }>(check: Effect.Effect<A, E>, seconds: number) =>
@@ -55,11 +55,11 @@ describe("auth across instances", () => {
 
   it.scopedLive("a user deactivated on one instance is refused on another within a second", () =>
     Effect.gen(function* () {
-      const { authB, login, sessionsA, users } = yield* twoInstances("multi2")
+      const { adminA, authB, login, users } = yield* twoInstances("multi2")
       const viewer = yield* login(users.VIEWER.email)
       yield* authB.verify(viewer.accessToken)
       const admin = yield* authB.verify((yield* login(users.ADMIN.email)).accessToken)
-      yield* sessionsA.deactivateUser(admin, users.VIEWER.id, client)
+      yield* adminA.deactivate(admin, users.VIEWER.id, client)
       assert.strictEqual(yield* rejectedWithin(authB.verify(viewer.accessToken), 1), "USER_INACTIVE")
     }))
 })

@@ -4,9 +4,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { DatabaseUrl, PgLive } from "../../layers/Database.ts"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.ts"
-import { migrate } from "../../migrations/Migrate.ts"
 import { Auth } from "../../services/Auth.ts"
 import { EventBus } from "../../services/EventBus.ts"
 import { Sessions } from "../../services/Sessions.ts"
@@ -34,9 +32,7 @@ describe("a database restart", () => {
       const options = { dataDir: Path.join(dataDir, "pg"), port, settings: { fsync: "off" } }
       const serverScope = yield* Scope.make()
       const first = yield* EmbeddedPostgres.start(options).pipe(Scope.extend(serverScope))
-      const url = Layer.succeed(DatabaseUrl, first.url)
-      yield* migrate().pipe(Effect.provide(PgLive.pipe(Layer.provide(url))))
-      const app = yield* Layer.build(InstanceTest().pipe(Layer.provide(url)))
+      const app = yield* Layer.build(InstanceTest(first.url))
       const { users } = yield* createOrganization("restart").pipe(Effect.provide(app))
       const sessions = Context.get(app, Sessions)
       const auth = Context.get(app, Auth)

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, Redacted, TestClock } from "effect"
-import { LockKeys, trySessionLock, withSessionLock } from "../../layers/AdvisoryLock.ts"
+import { LockKeys, trySessionLock, withSessionLock } from "../../src/sql/AdvisoryLock.ts"
 import { sweep } from "../../layers/HousekeepingLive.ts"
 import { Sessions } from "../../services/Sessions.ts"
-import { CoreTest, createOrganization, password } from "../support/TestApp.ts"
+import { ServerTest, createOrganization, password } from "../support/TestApp.ts"
 
 const client = { ip: "198.51.100.90", userAgent: "vitest" }
 const options = { batchSize: 2, retention: Duration.days(7), absolute: Duration.hours(12) }
@@ -15,7 +15,7 @@ const counts = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 ).pipe(Effect.map((rows) => rows[0]!))
 
 describe("housekeeping", () => {
-  it.layer(CoreTest(), { timeout: 60_000 })((it) => {
+  it.layer(ServerTest(), { timeout: 60_000 })((it) => {
     it.effect("deletes expired sessions and spent tokens in small batches, and keeps live ones", () =>
       Effect.gen(function* () {
         yield* TestClock.setTime(Date.parse("2026-11-01T00:00:00Z"))

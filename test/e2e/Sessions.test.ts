@@ -3,8 +3,10 @@ import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Redacted, TestClock } from "effect"
 import type { TokenPair } from "../../src/domain/Auth.ts"
 import { Auth } from "../../services/Auth.ts"
+import { EventBus } from "../../services/EventBus.ts"
 import { Sessions } from "../../services/Sessions.ts"
-import { CoreTest, createOrganization, freshOrganization, liveTokens, password, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
+import { UserAdmin } from "../../services/UserAdmin.ts"
+import { ServerTest, createOrganization, freshOrganization, liveTokens, password, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
 // A client address per test: the per-address login budget is shared by the whole file's server.
 let addresses = 0
@@ -30,7 +32,7 @@ const setup = Effect.gen(function* () {
 })
 
 describe("Sessions", () => {
-  it.layer(CoreTest(), { timeout: 60_000 })((it) => {
+  it.layer(ServerTest(), { timeout: 60_000 })((it) => {
     it.effect("logs in and the access token verifies into the user", () =>
       Effect.gen(function* () {
         const users = yield* setup
@@ -151,7 +153,7 @@ describe("Sessions", () => {
         yield* sessions.logout(yield* verify(revoked), client)
         const other = yield* login(users.VIEWER)
         const admin = yield* verify(yield* login(users.ADMIN))
-        yield* sessions.deactivateUser(admin, users.VIEWER.id, client)
+        yield* (yield* UserAdmin).deactivate(admin, users.VIEWER.id, client)
         yield* TestClock.adjust(Duration.seconds(700))
         assert.strictEqual(yield* codeOf(sessions.refreshSocket(revoked.accessToken)), "SESSION_REVOKED")
         assert.strictEqual(yield* codeOf(sessions.refreshSocket(other.accessToken)), "USER_INACTIVE")
@@ -195,10 +197,10 @@ describe("Sessions", () => {
       Effect.gen(function* () {
         const users = yield* setup
         const sql = yield* SqlClient.SqlClient
-        const auth = yield* Auth
+        const bus = yield* EventBus
         const pair = yield* login(users.INVESTIGATOR)
         yield* sql`UPDATE users SET status = 'SUSPENDED' WHERE id = ${users.INVESTIGATOR.id}`
-        yield* auth.forget({ _tag: "user.deactivated", organizationId: users.INVESTIGATOR.organizationId, userId: users.INVESTIGATOR.id })
+        yield* bus.deliverLocally({ _tag: "user.deactivated", organizationId: users.INVESTIGATOR.organizationId, userId: users.INVESTIGATOR.id })
         assert.strictEqual(yield* codeOf(login(users.INVESTIGATOR)), "USER_INACTIVE")
         assert.strictEqual(yield* codeOf(refresh(pair)), "USER_INACTIVE")
         assert.strictEqual(yield* codeOf(verify(pair)), "USER_INACTIVE")
@@ -207,12 +209,11 @@ describe("Sessions", () => {
     it.effect("deactivating a user revokes every session at once", () =>
       Effect.gen(function* () {
         const users = yield* setup
-        const sessions = yield* Sessions
         const a = yield* login(users.VIEWER)
         const b = yield* login(users.VIEWER)
         yield* verify(a)
         const admin = yield* verify(yield* login(users.ADMIN))
-        yield* sessions.deactivateUser(admin, users.VIEWER.id, client)
+        yield* (yield* UserAdmin).deactivate(admin, users.VIEWER.id, client)
         assert.strictEqual(yield* codeOf(verify(a)), "USER_INACTIVE")
         assert.strictEqual(yield* codeOf(refresh(b)), "USER_INACTIVE")
         const sql = yield* SqlClient.SqlClient
@@ -224,11 +225,10 @@ describe("Sessions", () => {
       Effect.gen(function* () {
         const users = yield* setup
         const other = (yield* createOrganization(uniqueSlug("other"))).users
-        const sessions = yield* Sessions
         const investigator = yield* verify(yield* login(users.INVESTIGATOR))
         const foreignAdmin = yield* verify(yield* login(other.ADMIN))
-        assert.strictEqual(yield* codeOf(sessions.deactivateUser(investigator, users.VIEWER.id, client)), "FORBIDDEN")
-        assert.strictEqual(yield* codeOf(sessions.deactivateUser(foreignAdmin, users.VIEWER.id, client)), "NOT_FOUND")
+        assert.strictEqual(yield* codeOf((yield* UserAdmin).deactivate(investigator, users.VIEWER.id, client)), "FORBIDDEN")
+        assert.strictEqual(yield* codeOf((yield* UserAdmin).deactivate(foreignAdmin, users.VIEWER.id, client)), "NOT_FOUND")
         yield* verify(yield* login(users.VIEWER))
       }))
 

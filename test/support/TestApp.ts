@@ -2,12 +2,11 @@ import { HttpServer } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Context, Effect, Layer, Redacted, TestClock } from "effect"
 import { exportPKCS8, generateKeyPair } from "jose"
-import { AppLive, CoreLive } from "../../layers/Main.ts"
+import { MainLive } from "../../layers/Main.ts"
 import type { OrganizationId, UserId } from "../../src/domain/Ids.ts"
 import type { Role } from "../../src/domain/Roles.ts"
 import { Directory } from "../../services/Directory.ts"
-import { PgLive } from "../../layers/Database.ts"
-import { TestDatabaseLive } from "./TestDatabase.ts"
+import { scopedDatabase } from "./TestDatabase.ts"
 
 /** One signing key per test file (no files written), shared by every instance a test starts. */
 let keyPem: Promise<string> | undefined
@@ -18,35 +17,34 @@ export const TestConfig = (overrides: Readonly<Record<string, string>> = {}) =>
   Layer.unwrapEffect(
     Effect.map(testKey, (privateKey) =>
       Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map(Object.entries({ JWT_PRIVATE_KEY: privateKey, HOST: "127.0.0.1", PORT: "0", ...overrides }))).pipe(
-          ConfigProvider.orElse(() => ConfigProvider.fromEnv())
-        )
+        ConfigProvider.fromMap(
+          new Map(Object.entries({ JWT_PRIVATE_KEY: privateKey, HOST: "127.0.0.1", PORT: "0", SEED_DEMO: "false", ...overrides }))
+        ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
       )
     )
   )
 
-/** Every service of one instance over the database at DatabaseUrl (instances of a test share it). */
-export const InstanceTest = (overrides: Readonly<Record<string, string>> = {}) =>
-  CoreLive.pipe(Layer.provideMerge(PgLive), Layer.provide(TestConfig(overrides)))
-
-/** Every service over a database of the test file's own. */
-export const CoreTest = (overrides: Readonly<Record<string, string>> = {}) =>
-  CoreLive.pipe(Layer.provideMerge(TestDatabaseLive), Layer.provide(TestConfig(overrides)))
-
-/** The base URL of the in-process test server. */
+/** The base URL of an instance's HTTP server. */
 export class BaseUrl extends Context.Tag("test/BaseUrl")<BaseUrl, string>() {}
 
+const baseUrl = Layer.effect(BaseUrl, HttpServer.addressFormattedWith(Effect.succeed))
+
 /**
- * The whole HTTP server on a free port, plus the core services for direct checks. One build: the
- * server and the test share one CoreTest (one database, one set of caches and limiters); the
- * HttpServer that AppLive exposes gives the address.
+ * The layer every test server is: the very MainLive that src/main.ts launches, given test configuration
+ * and nothing else (a test checks it is the same object).
  */
+export const TestedLayer = MainLive
+
+/**
+ * One instance of the application (TestedLayer: HTTP on a free port, every service exposed for
+ * direct checks) over the database at `url`; several instances of a test share one database.
+ */
+export const InstanceTest = (url: Redacted.Redacted<string>, overrides: Readonly<Record<string, string>> = {}) =>
+  baseUrl.pipe(Layer.provideMerge(TestedLayer), Layer.provide(TestConfig({ DATABASE_URL: Redacted.value(url), ...overrides })))
+
+/** One instance over a database of the test file's own (a copy of the migrated template). */
 export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) =>
-  Layer.effect(BaseUrl, HttpServer.addressFormattedWith(Effect.succeed)).pipe(
-    Layer.provide(AppLive),
-    Layer.provideMerge(CoreTest(overrides)),
-    Layer.provide(TestConfig(overrides))
-  )
+  Layer.unwrapScoped(Effect.map(scopedDatabase(), (url) => InstanceTest(url, overrides)))
 
 export const password = "correct horse battery staple"
 

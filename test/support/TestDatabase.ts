@@ -2,7 +2,8 @@ import { Effect, Layer, Redacted } from "effect"
 import * as Crypto from "node:crypto"
 import pg from "pg"
 import { inject } from "vitest"
-import { DatabaseUrl, PgLive } from "../../layers/Database.ts"
+import { PgLive } from "../../layers/DatabaseLive.ts"
+import { DatabaseUrl } from "../../services/Database.ts"
 
 /** Runs statements on the test server's maintenance database. */
 export const adminQuery = (statement: string) =>

@@ -1,10 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
-import { Config, ConfigError, Context, Effect, Either, Layer, Option, Redacted } from "effect"
-import { portConfig } from "./ConfigValues.ts"
+import { Config, ConfigError, Effect, Either, Layer, Option, Redacted } from "effect"
+import { migrate } from "../migrations/Migrate.ts"
+import { DatabaseUrl } from "../services/Database.ts"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
-
-/** The connection string of the database this process uses (for clients outside the pool: LISTEN). */
-export class DatabaseUrl extends Context.Tag("casecore/DatabaseUrl")<DatabaseUrl, Redacted.Redacted<string>>() {}
+import { portConfig } from "./HttpConfig.ts"
 
 const isPostgresUrl = (url: Redacted.Redacted<string>) => {
   try {
@@ -25,7 +24,7 @@ const databaseUrlConfig = Config.redacted("DATABASE_URL").pipe(
 )
 
 /** DATABASE_URL when set; otherwise an embedded PostgreSQL under `.data/`, started and stopped with the scope. */
-const DatabaseUrlLive = Layer.scoped(
+export const DatabaseUrlLive = Layer.scoped(
   DatabaseUrl,
   Effect.gen(function* () {
     const configured = yield* databaseUrlConfig
@@ -55,4 +54,11 @@ export const PgLive = Layer.unwrapEffect(
   })
 )
 
-export const DatabaseLive = PgLive.pipe(Layer.provideMerge(DatabaseUrlLive))
+/** The pool and the URL, nothing run: what `migrate status` and `migrate` start from. */
+export const DatabaseConnectionLive = PgLive.pipe(Layer.provideMerge(DatabaseUrlLive))
+
+/**
+ * The application's database: migrated, with the declared indexes built, before anything uses it (a
+ * SqlClient from this layer means a migrated database).
+ */
+export const DatabaseLive = Layer.effectDiscard(migrate()).pipe(Layer.provideMerge(DatabaseConnectionLive))

@@ -1,0 +1,114 @@
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Layer, Schema } from "effect"
+import { Authentication } from "../src/api/Authentication.ts"
+import { Api } from "../src/api/HttpApi.ts"
+import { CurrentUser } from "../src/domain/Auth.ts"
+import { errorCatalog, NotFoundError, type RateLimitedError, type UnavailableError } from "../src/domain/Errors.ts"
+import { SessionId, UserId } from "../src/domain/Ids.ts"
+import { Auth } from "../services/Auth.ts"
+import { EventBus } from "../services/EventBus.ts"
+import { Jwt } from "../services/Jwt.ts"
+import { Metrics } from "../services/Metrics.ts"
+import { Sessions } from "../services/Sessions.ts"
+import { UserAdmin } from "../services/UserAdmin.ts"
+import { clientInfoFromHeaders } from "./ClientAddress.ts"
+import { NodeServer } from "./NodeServer.ts"
+
+const client = Effect.map(HttpServerRequest.HttpServerRequest, (request) => clientInfoFromHeaders(request.headers))
+
+/**
+ * RATE_LIMITED and UNAVAILABLE carry a Retry-After header, which an HttpApi error schema cannot set:
+ * the handler answers them itself (a response as a defect is the platform's way to answer early).
+ */
+export const retryAfterResponse = (error: RateLimitedError | UnavailableError) =>
+  HttpServerResponse.unsafeJson(
+    { code: error.code, message: error.message },
+    { status: errorCatalog[error.code].status, headers: { "retry-after": String(error.retryAfterSeconds) } }
+  )
+
+const answeringRetryAfter = <A, E, R>(effect: Effect.Effect<A, E | RateLimitedError, R>) =>
+  Effect.catchTag(effect as Effect.Effect<A, RateLimitedError, R>, "RateLimitedError", (error) => Effect.die(retryAfterResponse(error))) as Effect.Effect<A, Exclude<E, RateLimitedError>, R>
+
+/** A path id: malformed is the same answer as unknown, NOT_FOUND. */
+const pathId = <A>(schema: Schema.Schema<A, string>, id: string) =>
+  Schema.decodeUnknown(schema)(id).pipe(Effect.mapError(() => new NotFoundError({ message: "no such resource" })))
+
+const AuthenticationLive = Layer.effect(
+  Authentication,
+  Effect.map(Auth, (auth) =>
+    Authentication.of({
+      bearer: () => Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => auth.verifyHeader(request.headers.authorization))
+    }))
+)
+
+const AuthGroupLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions
+    return handlers
+      .handle("login", ({ payload }) => answeringRetryAfter(Effect.flatMap(client, (info) => sessions.login(payload, info))))
+      .handle("refresh", ({ payload }) => answeringRetryAfter(Effect.flatMap(client, (info) => sessions.refresh(payload.refreshToken, info))))
+      .handle("logout", () => Effect.flatMap(Effect.zip(CurrentUser, client), ([user, info]) => sessions.logout(user, info)))
+  }))
+
+const SessionsGroupLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions
+    return handlers
+      .handle("list", () => Effect.map(Effect.flatMap(CurrentUser, sessions.list), (list) => ({ sessions: list })))
+      .handle("revoke", ({ path }) =>
+        Effect.gen(function* () {
+          const sessionId = yield* pathId(SessionId, path.id)
+          yield* sessions.revoke(yield* CurrentUser, sessionId, yield* client)
+        }))
+      .handle("revokeAll", () => Effect.flatMap(Effect.zip(CurrentUser, client), ([user, info]) => sessions.revokeAll(user, info)))
+  }))
+
+const UsersGroupLive = HttpApiBuilder.group(Api, "users", (handlers) =>
+  Effect.gen(function* () {
+    const admin = yield* UserAdmin
+    return handlers.handle("deactivate", ({ path }) =>
+      Effect.gen(function* () {
+        const userId = yield* pathId(UserId, path.id)
+        yield* admin.deactivate(yield* CurrentUser, userId, yield* client)
+      }))
+  }))
+
+const HealthGroupLive = HttpApiBuilder.group(Api, "health", (handlers) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const bus = yield* EventBus
+    const node = yield* NodeServer
+    const database = sql`SELECT 1`.pipe(Effect.as(true), Effect.timeout(Duration.seconds(2)), Effect.orElseSucceed(() => false))
+    return handlers
+      .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+      .handle("readyz", () =>
+        Effect.gen(function* () {
+          const [db, listener] = yield* Effect.all([database, bus.connected], { concurrency: 2 })
+          const checks = { database: db, listener }
+          if (node.draining()) return yield* Effect.fail({ status: "draining" as const, checks })
+          return db && listener ? { status: "ready" as const, checks } : yield* Effect.fail({ status: "not ready" as const, checks })
+        }))
+  }))
+
+const JwksGroupLive = HttpApiBuilder.group(Api, "jwks", (handlers) =>
+  Effect.map(Jwt, (jwt) => {
+    const response = HttpServerResponse.unsafeJson(jwt.jwks, { headers: { "cache-control": "public, max-age=300" } })
+    return handlers.handle("jwks", () => Effect.succeed(response))
+  }))
+
+const MetricsGroupLive = HttpApiBuilder.group(Api, "metrics", (handlers) =>
+  Effect.map(Metrics, (metrics) =>
+    handlers.handle("metrics", () =>
+      Effect.map(metrics.render, ({ body, contentType }) => HttpServerResponse.text(body, { contentType })))))
+
+/** Every group of the declared API, with the bearer middleware. */
+export const HttpApiLive = Layer.mergeAll(
+  AuthGroupLive,
+  SessionsGroupLive,
+  UsersGroupLive,
+  HealthGroupLive,
+  JwksGroupLive,
+  MetricsGroupLive
+).pipe(Layer.provide(AuthenticationLive))
+
