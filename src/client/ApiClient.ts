@@ -1,9 +1,9 @@
-import { FetchHttpClient, Headers, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { NodeSocket } from "@effect/platform-node"
+import { FetchHttpClient, Headers, HttpApiClient, HttpClient, Socket } from "@effect/platform"
 import { RpcClient, type RpcClientError, RpcMiddleware, RpcSerialization } from "@effect/rpc"
-import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Api } from "../api/HttpApi.ts"
 import { ApiRpcs, AuthMiddleware } from "../api/Rpc.ts"
-import { TokenPair } from "../domain/Auth.ts"
+import type { TokenPair } from "../domain/Auth.ts"
 import { AuthError, RateLimitedError } from "../domain/Errors.ts"
 
 type Rpc = RpcClient.FromGroup<typeof ApiRpcs, RpcClientError.RpcClientError>
@@ -15,12 +15,12 @@ export interface ClientOptions {
   readonly refreshAhead?: Duration.DurationInput
 }
 
-const HttpErrorBody = Schema.Struct({ code: Schema.String, message: Schema.String })
-
 /**
  * The typed client for TypeScript consumers: the RPC group over HTTP or WebSocket, with the bearer
- * token attached to every call, refreshed through POST /auth/refresh shortly before it expires or
- * when the server answers TOKEN_EXPIRED (one retry), every error code surfaced as a typed error.
+ * token attached to every call, refreshed through POST /auth/refresh (a client derived from the
+ * declared HttpApi) shortly before it expires or when the server answers TOKEN_EXPIRED (one retry),
+ * every error code surfaced as a typed error. Browser-safe: the WebSocket comes from the environment
+ * (src/client/NodeApiClient.ts gives Node one).
  */
 export class ApiClient extends Context.Tag("casecore/ApiClient")<
   ApiClient,
@@ -42,31 +42,27 @@ export class ApiClient extends Context.Tag("casecore/ApiClient")<
 
 const make = (options: ClientOptions) =>
   Effect.gen(function* () {
-    const http = yield* HttpClient.HttpClient
+    // Retry-After is a header, which the declared error schema does not carry: kept from the last answer.
+    let retryAfter = 1
+    const api = yield* HttpApiClient.make(Api, {
+      baseUrl: options.baseUrl,
+      transformClient: HttpClient.tap((response) =>
+        Effect.sync(() => {
+          retryAfter = Number(response.headers["retry-after"] ?? 1) || 1
+        }))
+    })
     const held = yield* Ref.make<Option.Option<TokenPair>>(Option.none())
     const refreshLock = yield* Effect.makeSemaphore(1)
     const ahead = Duration.toMillis(Duration.decode(options.refreshAhead ?? Duration.seconds(30)))
 
-    const refreshWith = (pair: TokenPair) =>
-      HttpClientRequest.post(`${options.baseUrl}/auth/refresh`).pipe(
-        HttpClientRequest.bodyUnsafeJson({ refreshToken: pair.refreshToken }),
-        http.execute,
-        Effect.flatMap((response) =>
-          response.status === 200
-            ? HttpClientResponse.schemaBodyJson(TokenPair)(response)
-            : Effect.flatMap(HttpClientResponse.schemaBodyJson(HttpErrorBody)(response), (body) =>
-                Effect.fail<AuthError | RateLimitedError>(
-                  body.code === "RATE_LIMITED"
-                    ? new RateLimitedError({ message: body.message, retryAfterSeconds: Number(response.headers["retry-after"] ?? 1) })
-                    : new AuthError({ code: Schema.decodeUnknownSync(AuthError.fields.code)(body.code), message: body.message })
-                ))
-        ),
-        Effect.scoped,
-        Effect.catchTags({
-          RequestError: Effect.die,
-          ResponseError: Effect.die,
-          ParseError: Effect.die
-        })
+    const refreshWith = (pair: TokenPair): Effect.Effect<TokenPair, AuthError | RateLimitedError> =>
+      api.auth.refresh({ payload: { refreshToken: Redacted.make(pair.refreshToken) }, withResponse: false }).pipe(
+        Effect.catchAll((error): Effect.Effect<never, AuthError | RateLimitedError> =>
+          error instanceof AuthError
+            ? Effect.fail(error)
+            : error instanceof RateLimitedError
+              ? Effect.fail(new RateLimitedError({ message: error.message, retryAfterSeconds: retryAfter }))
+              : Effect.die(error))
       )
 
     /** Single flight: whoever waits behind a refresh uses its result instead of spending the new token again. */
@@ -99,7 +95,7 @@ const make = (options: ClientOptions) =>
     return { accessToken, held, refreshIfStale }
   })
 
-const clientLayer = (options: ClientOptions, protocol: Layer.Layer<RpcClient.Protocol, never, HttpClient.HttpClient>) =>
+const clientLayer = <R>(options: ClientOptions, protocol: Layer.Layer<RpcClient.Protocol, never, R>) =>
   Layer.scoped(
     ApiClient,
     Effect.gen(function* () {
@@ -143,12 +139,16 @@ export const layerHttp = (options: ClientOptions) =>
     RpcClient.layerProtocolHttp({ url: `${options.baseUrl}/rpc` }).pipe(Layer.provide(RpcSerialization.layerNdjson))
   ).pipe(Layer.provide(FetchHttpClient.layer))
 
-/** The client over one WebSocket (GET {baseUrl}/rpc upgraded, json); refreshes still go over HTTP. */
+/**
+ * The client over one WebSocket (GET {baseUrl}/rpc upgraded, json); refreshes still go over HTTP. The
+ * WebSocket constructor comes from the environment: `Socket.layerWebSocketConstructorGlobal` in a
+ * browser, src/client/NodeApiClient.ts in Node.
+ */
 export const layerWebSocket = (options: ClientOptions) =>
   clientLayer(
     options,
     RpcClient.layerProtocolSocket({ retryTransientErrors: true }).pipe(
-      Layer.provide(NodeSocket.layerWebSocket(`${options.baseUrl.replace(/^http/, "ws")}/rpc`)),
+      Layer.provide(Socket.layerWebSocket(`${options.baseUrl.replace(/^http/, "ws")}/rpc`)),
       Layer.provide(RpcSerialization.layerJson)
     )
   ).pipe(Layer.provide(FetchHttpClient.layer))

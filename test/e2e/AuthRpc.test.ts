@@ -1,7 +1,8 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
-import { ApiClient, type ClientOptions, layerHttp, layerWebSocket } from "../../src/client/ApiClient.ts"
+import { ApiClient, type ClientOptions, layerHttp } from "../../src/client/ApiClient.ts"
+import { layerWebSocketNode } from "../../src/client/NodeApiClient.ts"
 import type { TokenPair } from "../../src/domain/Auth.ts"
 import { Auth } from "../../services/Auth.ts"
 import { Sessions } from "../../services/Sessions.ts"
@@ -12,7 +13,7 @@ const accessLifetime = Duration.minutes(10)
 
 const overHttp = (options: Omit<ClientOptions, "baseUrl"> = {}) =>
   Layer.unwrapEffect(Effect.map(BaseUrl, (baseUrl) => layerHttp({ baseUrl, ...options })))
-const overWebSocket = Layer.unwrapEffect(Effect.map(BaseUrl, (baseUrl) => layerWebSocket({ baseUrl })))
+const overWebSocket = Layer.unwrapEffect(Effect.map(BaseUrl, (baseUrl) => layerWebSocketNode({ baseUrl })))
 
 const login = (user: TestUser, pass = password) =>
   Effect.flatMap(ApiClient, (client) => client.login({ email: user.email, password: pass, organization: user.organization }))
