@@ -30,8 +30,7 @@ export const sweep = Effect.fn("Housekeeping.sweep")(function* (options: {
   const sessions = yield* drain(sql`
     DELETE FROM auth_sessions WHERE id IN (
       (SELECT id FROM auth_sessions WHERE absolute_expires_at < ${sessionCutoff} LIMIT ${options.batchSize})
-      UNION (SELECT id FROM auth_sessions WHERE revoked_at < ${sessionCutoff} LIMIT ${options.batchSize})
-      UNION (SELECT id FROM auth_sessions WHERE idle_expires_at < ${sessionCutoff} AND revoked_at IS NULL LIMIT ${options.batchSize}))
+      UNION (SELECT id FROM auth_sessions WHERE revoked_at < ${sessionCutoff} LIMIT ${options.batchSize}))
     RETURNING id`)
   const tokens = yield* drain(sql`
     DELETE FROM auth_refresh_tokens WHERE id IN (

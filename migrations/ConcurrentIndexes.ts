@@ -2,7 +2,7 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { Data, Duration, Effect, Schedule } from "effect"
 import * as Crypto from "node:crypto"
 import { isLockNotAvailable } from "../src/sql/SqlErrors.ts"
-import { indexSpecs, type IndexSpec } from "./IndexSpecs.ts"
+import { indexSpecs, type IndexSpec, retiredIndexes } from "./IndexSpecs.ts"
 
 export class IndexBuildError extends Data.TaggedError("IndexBuildError")<{ readonly message: string }> {}
 
@@ -98,6 +98,12 @@ export const buildIndexes = (connection: Connection) =>
     yield* connection.executeRaw("SET statement_timeout = 0", [])
     // Parallel build workers would take both cores of a small machine from the writers (bench/results/index-build.md).
     yield* connection.executeRaw("SET max_parallel_maintenance_workers = 0", [])
+    for (const retired of retiredIndexes) {
+      if (!identifier.test(retired.name)) return yield* new IndexBuildError({ message: `invalid retired index name: ${retired.name}` })
+      yield* connection.executeRaw(`DROP INDEX CONCURRENTLY IF EXISTS ${retired.name}`, []).pipe(
+        Effect.retry({ schedule: Schedule.exponential(Duration.millis(200)).pipe(Schedule.compose(Schedule.recurs(8))), while: isLockNotAvailable })
+      )
+    }
     const existing = yield* existingIndexes(connection)
     const results: Array<{ readonly name: string; readonly action: IndexAction }> = []
     for (const spec of indexSpecs) {

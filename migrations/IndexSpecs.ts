@@ -40,13 +40,6 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     serves: "housekeeping deletes sessions with absolute_expires_at < now() in batches"
   },
   {
-    name: "ix_auth_sessions_idle_expiry",
-    table: "auth_sessions",
-    columns: "idle_expires_at",
-    where: "revoked_at IS NULL",
-    serves: "housekeeping finds unrevoked sessions with idle_expires_at < now() (idle timeout)"
-  },
-  {
     name: "ix_auth_sessions_revoked",
     table: "auth_sessions",
     columns: "revoked_at",
@@ -326,5 +319,17 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     columns: "approved_by",
     where: "approved_by IS NOT NULL",
     serves: "actions approved by a user; FK (organization_id, approved_by) -> users check on delete"
+  }
+]
+
+/**
+ * Indexes once declared and now dropped (CONCURRENTLY, by the same step), with why. A rotation updates
+ * `idle_expires_at`; while an index covered it, no update of auth_sessions could be HOT, so every
+ * refresh wrote all of the table's indexes and the table bloated between vacuums (issue 6).
+ */
+export const retiredIndexes: ReadonlyArray<{ readonly name: string; readonly why: string }> = [
+  {
+    name: "ix_auth_sessions_idle_expiry",
+    why: "rotation updates idle_expires_at: the index made every refresh a non-HOT update; housekeeping finds idle-expired sessions by their absolute expiry (at most SESSION_ABSOLUTE_TIMEOUT later)"
   }
 ]

@@ -47,6 +47,21 @@ describe("migrations", () => {
         assert.isTrue([...validity.values()].every((valid) => valid))
       }))
 
+    it.effect("no index of auth_sessions covers a column a rotation updates, so refreshes are HOT updates", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // The columns auth_refresh() (migrations/0002) and the socket refresh update on every use.
+        const rotated = ["current_generation", "last_refreshed_at", "idle_expires_at", "refresh_allowance"]
+        const rows = yield* sql<{ index: string; definition: string }>`
+          SELECT c.relname AS index, pg_get_indexdef(i.indexrelid) AS definition
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE i.indrelid = 'auth_sessions'::regclass`
+        const covering = rows.filter((row) => rotated.some((column) => row.definition.includes(column)))
+        assert.deepStrictEqual(covering, [])
+        const [options] = yield* sql<{ options: Array<string> | null }>`SELECT reloptions AS options FROM pg_class WHERE oid = 'auth_sessions'::regclass`
+        assert.include(options?.options ?? [], "fillfactor=80")
+      }))
+
     it.effect("a second run changes nothing", () =>
       Effect.gen(function* () {
         const { applied, indexes } = yield* migrate()
@@ -102,7 +117,7 @@ describe("migrations", () => {
       const [a, b] = yield* Effect.promise(() => Promise.all([runCli(["migrate"], { env }), runCli(["migrate"], { env })]))
       assert.deepStrictEqual([a.code, b.code], [0, 0], `${a.stderr}\n${b.stderr}`)
       const outputs = [a.stdout, b.stdout]
-      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema, 2_refresh_rotation")).length, 1)
+      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema, 2_refresh_rotation, 3_hot_sessions")).length, 1)
       assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: none pending")).length, 1)
       const status = yield* Effect.promise(() => runCli(["migrate", "status", "--json"], { env }))
       const parsed = JSON.parse(status.stdout) as { applied: Array<unknown>; indexes: Array<{ state: string }> }
