@@ -14,15 +14,15 @@ const isPostgresUrl = (url: Redacted.Redacted<string>) => {
   }
 }
 
+/** DATABASE_URL, unset or empty: the embedded database. */
 const databaseUrlConfig = Config.redacted("DATABASE_URL").pipe(
-  Config.mapOrFail((url) =>
-    isPostgresUrl(url)
-      ? Either.right(url)
-      : Either.left(ConfigError.InvalidData(["DATABASE_URL"], "expected a postgres://user:password@host:port/database URL"))
-  ),
-  Config.option
+  Config.map((url) => Option.liftPredicate(url, (value) => Redacted.value(value).trim() !== "")),
+  Config.mapOrFail((configured): Either.Either<Option.Option<Redacted.Redacted<string>>, ConfigError.ConfigError> =>
+    Option.isNone(configured) || isPostgresUrl(configured.value)
+      ? Either.right(configured)
+      : Either.left(ConfigError.InvalidData(["DATABASE_URL"], "expected a postgres://user:password@host:port/database URL"))),
+  Config.withDefault(Option.none<Redacted.Redacted<string>>())
 )
-
 /** DATABASE_URL when set; otherwise an embedded PostgreSQL under `.data/`, started and stopped with the scope. */
 export const DatabaseUrlLive = Layer.scoped(
   DatabaseUrl,

@@ -15,7 +15,10 @@ export const httpConfig = Config.all({
     Config.validate({ message: "expected at least 1024", validation: (n) => n >= 1024 }),
     Config.withDefault(1024 * 1024)
   ),
-  drainTimeout: Config.duration("HTTP_DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(
+    Config.validate({ message: "expected at least 3 seconds", validation: (d) => Duration.toMillis(d) >= 3_000 }),
+    Config.withDefault(Duration.seconds(10))
+  )
 })
 
 export type HttpConfig = Config.Config.Success<typeof httpConfig>

@@ -11,6 +11,9 @@ import { NodeServer, traceIdKey } from "./NodeServer.ts"
 
 type Tracked = Http.IncomingMessage & { [traceIdKey]?: string }
 
+/** Kept from the shutdown budget for closing the pool and stopping the embedded database. */
+const stopReserveMs = 2_000
+
 const tooLarge = JSON.stringify({ code: "PAYLOAD_TOO_LARGE", message: "the body is larger than the server accepts" })
 
 /**
@@ -30,14 +33,18 @@ const make = Effect.gen(function* () {
   const runtime = yield* Effect.runtime<never>()
   const logRequests = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)
   const log = Runtime.runSync(runtime)
-  const drainMs = Duration.toMillis(config.drainTimeout)
+  // What is left of SHUTDOWN_TIMEOUT after the connections are closed is for the pool and the database.
+  const drainMs = Duration.toMillis(config.shutdownTimeout) - stopReserveMs
 
   const server = Http.createServer({ keepAliveTimeout: 5_000 })
   const connections = new Set<Net.Socket>()
   const busy = new Set<Net.Socket>()
   let inFlight = 0
-  let draining = false
+  let deadline: number | undefined
   let onIdle: (() => void) | undefined
+
+  const beginShutdown = () => (deadline ??= Date.now() + drainMs)
+  const draining = () => deadline !== undefined
 
   server.on("connection", (socket) => {
     connections.add(socket)
@@ -75,7 +82,7 @@ const make = Effect.gen(function* () {
       inFlight++
       busy.add(request.socket)
       response.once("close", () => record(request, response, started))
-      if (draining) response.shouldKeepAlive = false
+      if (deadline !== undefined) response.shouldKeepAlive = false
       stampClient(request, trustProxy)
       const declared = request.headers["content-length"]
       if (declared !== undefined && Number(declared) > config.maxBodyBytes) {
@@ -92,25 +99,26 @@ const make = Effect.gen(function* () {
     }
 
   const drain = Effect.async<void>((resume) => {
-    draining = true
+    const until = beginShutdown()
     const begun = performance.now()
     Effect.runFork(Effect.logInfo("drain began", { connections: connections.size, inFlight }))
     // Stop accepting, without node's closeIdleConnections(): a request already on its way over an idle
     // keep-alive connection would be reset.
     const netClose = Object.getPrototypeOf(Http.Server.prototype).close as (this: Http.Server) => void
     netClose.call(server)
+    const remaining = Math.max(0, until - Date.now())
     const idleGrace = setTimeout(() => {
       for (const socket of connections) if (!busy.has(socket)) socket.destroy()
-    }, Math.min(1_000, drainMs / 2))
-    const deadline = setTimeout(() => {
+    }, Math.min(1_000, remaining / 2))
+    const cutoff = setTimeout(() => {
       server.closeAllConnections()
       for (const socket of connections) socket.destroy()
       finish("deadline")
-    }, drainMs)
+    }, remaining)
     const finish = (how: string) => {
       onIdle = undefined
       clearTimeout(idleGrace)
-      clearTimeout(deadline)
+      clearTimeout(cutoff)
       Effect.runFork(Effect.logInfo("drain ended", { how, ms: Math.round(performance.now() - begun), closedConnections: connections.size }))
       resume(Effect.void)
     }
@@ -120,12 +128,19 @@ const make = Effect.gen(function* () {
     onIdle()
   })
 
+  const closers: Array<Effect.Effect<void>> = []
+  const shutdown = Effect.suspend(() => {
+    const first = deadline === undefined
+    beginShutdown()
+    return first ? Effect.all([drain, ...closers], { concurrency: "unbounded", discard: true }) : Effect.void
+  })
+
   yield* Effect.acquireRelease(
     Effect.async<void, HttpServerError.ServeError>((resume) => {
       server.once("error", (cause) => resume(Effect.fail(new HttpServerError.ServeError({ cause }))))
       server.listen(config.port, config.host, () => resume(Effect.void))
     }),
-    () => drain
+    () => shutdown
   )
 
   const address = server.address() as Net.AddressInfo
@@ -138,7 +153,7 @@ const make = Effect.gen(function* () {
         yield* Effect.addFinalizer(() => Effect.sync(() => server.off("request", handler)))
       })
   })
-  return { httpServer, node: NodeServer.of({ server, draining: () => draining }) }
+  return { httpServer, node: NodeServer.of({ server, draining, beginShutdown, onShutdown: (close) => void closers.push(close), shutdown }) }
 })
 
 /** The HTTP server, its node server (for upgrades) and the platform services requests need. */

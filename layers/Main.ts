@@ -14,6 +14,7 @@ import { HttpServerLive } from "./HttpServerLive.ts"
 import { JwtLive } from "./JwtLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
+import { NodeServer } from "./NodeServer.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
 import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { RpcHttpLive, RpcSocketLive } from "./RpcLive.ts"
@@ -80,8 +81,16 @@ const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true, disab
   Layer.provideMerge(HttpServerLive)
 )
 
+/**
+ * Built last, so its finalizer runs first when the application stops: the graceful shutdown (sockets
+ * closed 1001, HTTP connections drained) happens while every route, the pool and the database are
+ * still there.
+ */
+const ShutdownLive = Layer.scopedDiscard(Effect.flatMap(NodeServer, (node) => Effect.addFinalizer(() => node.shutdown)))
+
 /** The whole application: what src/main.ts launches. Its services are exposed for tests and benchmarks. */
-export const MainLive = ServerLive.pipe(
+export const MainLive = ShutdownLive.pipe(
+  Layer.provideMerge(ServerLive),
   Layer.provideMerge(ServicesLive),
   Layer.provide(TracingLive),
   Layer.provide(LoggingLive)

@@ -1,5 +1,5 @@
 import { HttpServerRequest, Socket } from "@effect/platform"
-import { Config, Duration, Effect, Layer, Runtime, Scope, Exit } from "effect"
+import { Config, Effect, Exit, Layer, Runtime, Scope } from "effect"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -15,9 +15,11 @@ const socketsConfig = Config.all({
   allowedOrigins: Config.string("WS_ALLOWED_ORIGINS").pipe(
     Config.withDefault(""),
     Config.map((list) => new Set(list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")))
-  ),
-  shutdownGrace: Config.duration("WS_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(3)))
+  )
 })
+
+/** How long sockets get to answer the close handshake at shutdown before they are dropped. */
+const closeGraceMs = 3_000
 
 /** Refuses an upgrade with a plain HTTP answer, before any WebSocket exists. */
 const refuse = (socket: Net.Socket, status: number, reason: string) => {
@@ -43,7 +45,7 @@ const upgradedRequest = (request: Http.IncomingMessage, ws: WebSocket) => {
  */
 export const SocketsLive = Layer.scopedDiscard(
   Effect.gen(function* () {
-    const { draining, server } = yield* NodeServer
+    const { beginShutdown, draining, onShutdown, server } = yield* NodeServer
     const rpc = yield* RpcSocket
     const config = yield* socketsConfig
     const trustProxy = yield* trustProxyConfig
@@ -80,22 +82,26 @@ export const SocketsLive = Layer.scopedDiscard(
     }
 
     server.on("upgrade", onUpgrade)
-    yield* Effect.addFinalizer(() =>
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.off("upgrade", onUpgrade)))
+    // At shutdown: 1001 to every socket, then whatever has not finished its close handshake is dropped.
+    onShutdown(
       Effect.gen(function* () {
+        const deadline = beginShutdown()
         server.off("upgrade", onUpgrade)
         if (open.size === 0) return
         yield* Effect.logInfo("closing sockets", { sockets: open.size })
         for (const ws of open) ws.close(1001, "SERVER_SHUTDOWN")
         yield* Effect.async<void>((resume) => {
           const check = setInterval(() => open.size === 0 && done(), 50)
-          const deadline = setTimeout(() => done(), Duration.toMillis(config.shutdownGrace))
+          const cutoff = setTimeout(() => done(), Math.max(0, Math.min(closeGraceMs, deadline - Date.now())))
           const done = () => {
             clearInterval(check)
-            clearTimeout(deadline)
+            clearTimeout(cutoff)
             for (const ws of open) ws.terminate()
             resume(Effect.void)
           }
         })
-      }))
+      })
+    )
   })
 )
