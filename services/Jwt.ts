@@ -16,14 +16,17 @@ export interface Jwks {
   readonly keys: ReadonlyArray<Readonly<Record<string, unknown>>>
 }
 
-/** EdDSA access tokens (jose); time from Effect's Clock. */
+/** Signed access tokens (jose; ES256 by default, or EdDSA); time from Effect's Clock. */
 export class Jwt extends Context.Tag("casecore/Jwt")<
   Jwt,
   {
+    /** The algorithm tokens are signed with (JWT_ALGORITHM). */
+    readonly algorithm: "ES256" | "EdDSA"
     /** Sign a new access token for the subject; lifetime from config. */
     readonly sign: (subject: AccessTokenSubject) => Effect.Effect<{ readonly token: string; readonly expiresAt: Date; readonly claims: AccessClaims }>
     /**
-     * Verify signature, header (alg EdDSA, typ at+jwt, known kid) and every claim. `graceSeconds` accepts
+     * Verify signature, header (the kid's own algorithm, typ at+jwt, known kid) and every claim; a
+     * token issued in the future or living longer than we issue them is INVALID_TOKEN. `graceSeconds` accepts
      * a token that expired at most that long ago (the socket grace refresh); default none beyond the
      * clock tolerance. INVALID_TOKEN or TOKEN_EXPIRED otherwise.
      */

@@ -10,7 +10,7 @@ import { scopedDatabase } from "./TestDatabase.ts"
 
 /** One signing key per test file (no files written), shared by every instance a test starts. */
 let keyPem: Promise<string> | undefined
-const testKey = Effect.promise(() => (keyPem ??= generateKeyPair("EdDSA", { extractable: true }).then(({ privateKey }) => exportPKCS8(privateKey))))
+const testKey = Effect.promise(() => (keyPem ??= generateKeyPair("ES256", { extractable: true }).then(({ privateKey }) => exportPKCS8(privateKey))))
 
 /** Test configuration over the environment; `overrides` win. */
 export const TestConfig = (overrides: Readonly<Record<string, string>> = {}) =>
