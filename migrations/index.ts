@@ -2,12 +2,14 @@ import * as Migrator from "@effect/sql/Migrator"
 import core_schema from "./0001_core_schema.ts"
 import refresh_rotation from "./0002_refresh_rotation.ts"
 import hot_sessions from "./0003_hot_sessions.ts"
+import refresh_leeway from "./0004_refresh_leeway.ts"
 
 /** Every migration, by `<id>_<name>`; ids only grow. */
 const record = {
   "0001_core_schema": core_schema,
   "0002_refresh_rotation": refresh_rotation,
-  "0003_hot_sessions": hot_sessions
+  "0003_hot_sessions": hot_sessions,
+  "0004_refresh_leeway": refresh_leeway
 }
 
 export const loader = Migrator.fromRecord(record)

@@ -94,6 +94,21 @@ describe("Sessions", () => {
         assert.strictEqual(yield* codeOf(refresh(r2)), "REFRESH_TOKEN_REUSED")
       }))
 
+    it.effect("two holders alternating within the leeway are detected as reuse once the first window has passed", () =>
+      Effect.gen(function* () {
+        const users = yield* setup
+        const r1 = yield* login(users.ADMIN)
+        const r2 = yield* refresh(r1) // holder B; holder A keeps r1, whose window opens now
+        yield* TestClock.adjust(Duration.seconds(3))
+        const r3 = yield* refresh(r1) // A, 3 s into the window: replaces r2
+        yield* TestClock.adjust(Duration.seconds(3))
+        const r4 = yield* refresh(r2) // B, displaced at 3 s: its window is r1's, 6 s old
+        yield* TestClock.adjust(Duration.seconds(3))
+        yield* refresh(r3) // A, 9 s: still inside the first window
+        yield* TestClock.adjust(Duration.seconds(3))
+        assert.strictEqual(yield* codeOf(refresh(r4)), "REFRESH_TOKEN_REUSED") // 12 s: past it, whatever the displacements
+      }))
+
     it.effect("a token two generations back is reuse even inside the leeway", () =>
       Effect.gen(function* () {
         const users = yield* setup
