@@ -16,7 +16,6 @@ import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { NodeServer } from "./NodeServer.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
-import { RateLimiterLive } from "./RateLimiterLive.ts"
 import { RpcHttpLive, RpcSocketLive } from "./RpcLive.ts"
 import { SeedLive } from "./SeedLive.ts"
 import { SessionsLive } from "./SessionsLive.ts"
@@ -46,7 +45,7 @@ export const MigrationCommandLive = DatabaseConnectionLive
 /** Every service over the migrated database, the demo seed loaded first when it applies. */
 const ServicesLive = Layer.mergeAll(SessionsLive, UserAdminLive).pipe(
   Layer.provideMerge(AuthLive),
-  Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive, RateLimiterLive)),
+  Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive)),
   Layer.provideMerge(Layer.mergeAll(DirectoryLive, MetricsLive)),
   Layer.provideMerge(PasswordsLive),
   Layer.provideMerge(SeedLive.pipe(Layer.provideMerge(DirectoryLive), Layer.provide(PasswordsLive))),

@@ -31,14 +31,21 @@ const Rotated = Schema.Struct({
   absoluteExpiresAt: Schema.DateFromSelf
 })
 const Reused = Schema.Struct({ outcome: Schema.Literal("REFRESH_TOKEN_REUSED"), ...Identity })
-const Throttled = Schema.Struct({ outcome: Schema.Literal("RATE_LIMITED"), retryAfterSeconds: Schema.Int })
+const Throttled = Schema.Struct({
+  outcome: Schema.Literal("RATE_LIMITED"),
+  retryAfterSeconds: Schema.Int,
+  /** The session's own refresh allowance, or the address's failed refreshes. */
+  refusedBy: Schema.Literal("session", "address")
+})
 const Refused = Schema.Struct({ outcome: Schema.Literal("INVALID_TOKEN", "USER_INACTIVE", "SESSION_REVOKED", "SESSION_EXPIRED") })
 
-/** One row of auth_refresh() (migrations/0002): the whole rotation decision, made in the database. */
+/** One row of auth_refresh_limited() (migrations/0002, 0004, 0005): the whole rotation decision, made in the database. */
 export const RefreshOutcome = Schema.Union(Rotated, Reused, Throttled, Refused)
 export type RefreshOutcome = typeof RefreshOutcome.Type
 
 export interface RotationRequest {
+  readonly failBurst: number
+  readonly failRate: number
   readonly selector: string
   readonly secretHash: Uint8Array
   readonly at: Date
@@ -85,9 +92,11 @@ export const makeSessionRepository = Effect.gen(function* () {
   const rotate = (r: RotationRequest) =>
     sql`
       SELECT outcome, session_id AS "sessionId", organization_id AS "organizationId", user_id AS "userId", role,
-             display_name AS "displayName", absolute_expires_at AS "absoluteExpiresAt", retry_after_seconds AS "retryAfterSeconds"
-        FROM auth_refresh(${r.selector}::uuid, ${r.secretHash}, ${r.at}, ${r.idle}::interval, ${r.leeway}::interval,
-                          ${r.burst}, ${r.perSecond}, ${r.nextSelector}::uuid, ${r.nextHash}, ${r.ip}, ${r.userAgent}, ${r.channel})`.pipe(
+             display_name AS "displayName", absolute_expires_at AS "absoluteExpiresAt", retry_after_seconds AS "retryAfterSeconds",
+             refused_by AS "refusedBy"
+        FROM auth_refresh_limited(${r.failBurst}, ${r.failRate}, ${r.selector}::uuid, ${r.secretHash}, ${r.at}, ${r.idle}::interval,
+                                  ${r.leeway}::interval, ${r.burst}, ${r.perSecond}, ${r.nextSelector}::uuid, ${r.nextHash}, ${r.ip},
+                                  ${r.userAgent}, ${r.channel})`.pipe(
       Effect.flatMap(([row]) => decodeOutcome(row))
     )
 
@@ -112,7 +121,7 @@ export const makeSessionRepository = Effect.gen(function* () {
     state: (key: { readonly sessionId: SessionId; readonly userId: UserId; readonly organizationId: OrganizationId }) =>
       Effect.orDie(state(key)),
 
-    /** One call of auth_refresh: rotation, replacement within the leeway, reuse detection, the per-session limit. */
+    /** One call: rotation, replacement within the leeway, reuse detection, the per-session and per-address limits. */
     rotate: (request: RotationRequest) => Effect.orDie(rotate(request)),
 
     /** A new session and its first refresh token, in one statement. */

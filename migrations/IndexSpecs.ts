@@ -319,6 +319,20 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     columns: "approved_by",
     where: "approved_by IS NOT NULL",
     serves: "actions approved by a user; FK (organization_id, approved_by) -> users check on delete"
+  },
+  {
+    name: "ix_users_email",
+    table: "users",
+    columns: "email",
+    serves: "login finds the users with an email across organizations (one answer when it is unique); the login limit's proof lookup (auth_login_take)"
+  },
+  {
+    name: "ux_audit_log_aggregate",
+    table: "audit_log",
+    columns: "aggregate_key",
+    where: "aggregate_key IS NOT NULL",
+    unique: true,
+    serves: "one audit row per action, address and minute for refusals and failed refreshes (auth_audit_aggregate's ON CONFLICT)"
   }
 ]
 

@@ -3,13 +3,15 @@ import core_schema from "./0001_core_schema.ts"
 import refresh_rotation from "./0002_refresh_rotation.ts"
 import hot_sessions from "./0003_hot_sessions.ts"
 import refresh_leeway from "./0004_refresh_leeway.ts"
+import login_limits from "./0005_login_limits.ts"
 
 /** Every migration, by `<id>_<name>`; ids only grow. */
 const record = {
   "0001_core_schema": core_schema,
   "0002_refresh_rotation": refresh_rotation,
   "0003_hot_sessions": hot_sessions,
-  "0004_refresh_leeway": refresh_leeway
+  "0004_refresh_leeway": refresh_leeway,
+  "0005_login_limits": login_limits
 }
 
 export const loader = Migrator.fromRecord(record)

@@ -1,17 +1,18 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import type { ClientInfo } from "../../src/domain/Auth.ts"
-import { AuthError } from "../../src/domain/Errors.ts"
+import { AuthError, RateLimitedError } from "../../src/domain/Errors.ts"
 import { AuditLog } from "../../services/AuditLog.ts"
 import { Jwt } from "../../services/Jwt.ts"
 import { Metrics } from "../../services/Metrics.ts"
 import { Passwords } from "../../services/Passwords.ts"
-import { RateLimiter, type RatePolicy } from "../../services/RateLimiter.ts"
 import type { LoginInput } from "../../services/Sessions.ts"
 import { fromClient, sessionEntry } from "../AuditEntries.ts"
 import { makeSessionRepository } from "../SessionRepository.ts"
 import { sessionError } from "../SessionState.ts"
 import { makeUserRepository } from "../UserRepository.ts"
+import { makeLoginLimits } from "./LoginLimits.ts"
+import { makePasswordGate } from "./PasswordGate.ts"
 import type { SessionsConfig } from "./SessionsConfig.ts"
 import { newRefreshToken, tokenPair } from "./Tokens.ts"
 
@@ -20,36 +21,41 @@ const invalidCredentials = new AuthError({
   message: "invalid email or password (give the organization when the email belongs to several)"
 })
 
-/** Login: credentials, limits, then the session, its first refresh token and the audit row. */
+/**
+ * Login: the limits are taken first (one statement, shared by every instance), then the password is
+ * checked under the gate, then the session, its first refresh token and the audit row commit together.
+ */
 export const makeLogin = (config: SessionsConfig) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const jwt = yield* Jwt
     const audit = yield* AuditLog
     const passwords = yield* Passwords
-    const limiter = yield* RateLimiter
     const metrics = yield* Metrics
     const users = yield* makeUserRepository
     const sessions = yield* makeSessionRepository
+    const limits = yield* makeLoginLimits(config)
+    const gate = yield* makePasswordGate(config)
     const pair = tokenPair(jwt)
-
-    // Failures refill slowly per address (an attacker's budget) and faster per account, so a victim
-    // is never locked out for more than a minute or so by someone else's guesses.
-    const perAddress: RatePolicy = { name: "login-address", burst: config.loginFailuresPerAddress, perSecond: config.loginFailuresPerAddress / 900 }
-    const perAccount: RatePolicy = { name: "login-account", burst: config.loginFailuresPerAccount, perSecond: 1 / 60 }
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const login = Effect.fn("Sessions.login")(function* (input: LoginInput, client: ClientInfo) {
       const email = input.email.trim().toLowerCase()
       const organization = input.organization?.trim().toLowerCase()
-      const accountKey = `${organization ?? "*"}:${email}`
-      yield* limiter.check(perAddress, client.ip)
-      yield* limiter.check(perAccount, accountKey)
+      const attempt = yield* limits.take(client.ip, email, client.userAgent, yield* now)
+      if (!attempt.allowed) {
+        return yield* new RateLimitedError({
+          message: attempt.refusedBy === "account" ? "too many failed logins for this account" : "too many failed logins from this address",
+          retryAfterSeconds: attempt.retryAfterSeconds ?? 1
+        })
+      }
       const candidates = yield* users.loginCandidates(email, organization)
       const candidate = candidates.length === 1 ? candidates[0] : undefined
-      const verified = candidate === undefined
-        ? yield* passwords.verifyDummy(input.password)
-        : yield* passwords.verify(candidate.passwordHash, input.password)
-      const at = new Date(yield* Clock.currentTimeMillis)
+      const verified = yield* gate(
+        client.ip,
+        candidate === undefined ? passwords.verifyDummy(input.password) : passwords.verify(candidate.passwordHash, input.password)
+      ).pipe(Effect.tapError(() => Effect.flatMap(now, (at) => limits.unused(email, at, attempt.proven))))
+      const at = yield* now
       if (!verified || candidate === undefined) {
         yield* audit.record(fromClient(client, {
           organizationId: candidate?.organizationId ?? null,
@@ -59,10 +65,9 @@ export const makeLogin = (config: SessionsConfig) =>
           action: "auth.login.failed",
           changes: { email, ...(organization === undefined ? {} : { organization }) }
         }))
-        yield* limiter.consume(perAddress, client.ip).pipe(Effect.ignore)
-        yield* limiter.consume(perAccount, accountKey).pipe(Effect.ignore)
         return yield* invalidCredentials
       }
+      yield* limits.succeeded(client.ip, email, candidate.id, at, attempt.proven)
       if (candidate.status !== "ACTIVE" || candidate.organizationStatus !== "ACTIVE") {
         yield* audit.record(fromClient(client, {
           organizationId: candidate.organizationId,
@@ -73,7 +78,6 @@ export const makeLogin = (config: SessionsConfig) =>
         }))
         return yield* sessionError("USER_INACTIVE")
       }
-      yield* limiter.reset(perAccount, accountKey)
       const refresh = newRefreshToken()
       const absoluteExpiresAt = new Date(at.getTime() + config.absoluteMs)
       const idleExpiresAt = new Date(Math.min(at.getTime() + config.idleMs, absoluteExpiresAt.getTime()))

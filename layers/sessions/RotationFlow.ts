@@ -29,6 +29,8 @@ export const makeRotation = (config: SessionsConfig) =>
       if (match === null) return yield* invalidToken("malformed refresh token")
       const next = newRefreshToken()
       const row = yield* sessions.rotate({
+        failBurst: config.refreshFailuresPerAddress,
+        failRate: config.refreshFailuresPerAddress / 900,
         selector: match[1]!,
         secretHash: sha256(match[2]!),
         at: new Date(yield* Clock.currentTimeMillis),
@@ -52,7 +54,10 @@ export const makeRotation = (config: SessionsConfig) =>
           yield* bus.deliverLocally({ _tag: "session.revoked", organizationId: row.organizationId, userId: row.userId, sessionId: row.sessionId, reason: "REUSE_DETECTED" })
           return yield* new AuthError({ code: "REFRESH_TOKEN_REUSED", message: "this refresh token was already used; the session is revoked" })
         case "RATE_LIMITED":
-          return yield* new RateLimitedError({ message: "too many refreshes for this session", retryAfterSeconds: row.retryAfterSeconds })
+          return yield* new RateLimitedError({
+            message: row.refusedBy === "session" ? "too many refreshes for this session" : "too many failed refreshes from this address",
+            retryAfterSeconds: row.retryAfterSeconds
+          })
         case "USER_INACTIVE":
         case "SESSION_REVOKED":
         case "SESSION_EXPIRED":

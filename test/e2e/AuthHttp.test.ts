@@ -292,7 +292,7 @@ describe("auth over HTTP", () => {
         assert.strictEqual(post.code, "NOT_FOUND")
       }))
 
-    it.effect("GET /.well-known/jwks.json publishes one public Ed25519 key", () =>
+    it.effect("GET /.well-known/jwks.json publishes one public ES256 (P-256) key", () =>
       Effect.gen(function* () {
         yield* setup
         const reply = yield* send("GET", "/.well-known/jwks.json")
@@ -300,11 +300,13 @@ describe("auth over HTTP", () => {
         const { keys } = yield* Schema.decodeUnknown(JwksBody, exact)(reply.text)
         assert.strictEqual(keys.length, 1)
         const key = keys[0]!
-        assert.strictEqual(key.kty, "OKP")
-        assert.strictEqual(key.crv, "Ed25519")
+        assert.strictEqual(key.kty, "EC")
+        assert.strictEqual(key.crv, "P-256")
+        assert.strictEqual(key.alg, "ES256")
         assert.isString(key.kid)
         assert.isNotEmpty(key.kid)
         assert.isString(key.x)
+        assert.isString(key.y)
         assert.notProperty(key, "d")
       }))
 
