@@ -1,11 +1,13 @@
 import { RpcSerialization, RpcServer } from "@effect/rpc"
-import { Effect, Layer, Option } from "effect"
+import { HttpLayerRouter } from "@effect/platform"
+import { Config, Duration, Effect, Layer, Option } from "effect"
 import { ApiRpcs, AuthMiddleware, AuthRpcs } from "../src/api/Rpc.ts"
 import { CurrentUser } from "../src/domain/Auth.ts"
 import { Auth } from "../services/Auth.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { UserAdmin } from "../services/UserAdmin.ts"
 import { clientInfoFromHeaders } from "./ClientAddress.ts"
+import { boundedPerClient, makeRpcSocketProtocol } from "./RpcProtocols.ts"
 import { RpcSocket } from "./RpcSocket.ts"
 import { makeUserRepository } from "./UserRepository.ts"
 
@@ -42,23 +44,52 @@ const AuthHandlers = AuthRpcs.toLayer(
   })
 )
 
-/** POST /rpc: ndjson over HTTP (streaming-capable). */
-const RpcHttpRoute = RpcServer.layerHttpRouter({ group: ApiRpcs, path: "/rpc", protocol: "http" }).pipe(
-  Layer.provide(RpcSerialization.layerNdjson)
-)
+const rpcLimitsConfig = Config.all({
+  maxInFlight: Config.integer("RPC_MAX_IN_FLIGHT").pipe(Config.withDefault(8)),
+  maxQueued: Config.integer("RPC_MAX_QUEUED").pipe(Config.withDefault(256)),
+  maxBufferedBytes: Config.integer("WS_MAX_BUFFERED_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  authDeadlineMs: Config.duration("RPC_AUTH_DEADLINE").pipe(Config.map(Duration.toMillis), Config.withDefault(10_000))
+})
 
-/** GET /rpc upgraded to a WebSocket (json): the upgrade itself is layers/SocketsLive.ts's. */
+/** POST /rpc: ndjson over HTTP (streaming-capable), at most RPC_MAX_IN_FLIGHT calls of one body at a time. */
+const RpcHttpRoute = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const limits = yield* rpcLimitsConfig
+    const router = yield* HttpLayerRouter.HttpRouter
+    const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpApp
+    yield* router.add("POST", "/rpc", httpApp)
+    yield* RpcServer.make(ApiRpcs).pipe(
+      Effect.provideService(RpcServer.Protocol, boundedPerClient(protocol, limits.maxInFlight)),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+  })
+).pipe(Layer.provide(RpcSerialization.layerNdjson))
+
+/**
+ * GET /rpc upgraded to a WebSocket (json): the upgrade is layers/SocketsLive.ts's; this is the protocol,
+ * with per-socket bounds, and an authentication middleware of its own that tells the protocol when a
+ * socket has made an authenticated call (until then its deadline runs).
+ */
 const RpcSocketProtocol = Layer.scoped(
   RpcSocket,
   Effect.gen(function* () {
-    const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket
-    yield* RpcServer.make(ApiRpcs).pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.interruptible, Effect.forkScoped)
-    return { httpApp }
+    const limits = yield* rpcLimitsConfig
+    const auth = yield* Auth
+    const { attach, markAuthenticated, protocol } = yield* makeRpcSocketProtocol(limits)
+    const middleware = AuthMiddleware.of(({ clientId, headers }) => Effect.tap(auth.verifyHeader(headers.authorization), () => markAuthenticated(clientId)))
+    yield* RpcServer.make(ApiRpcs).pipe(
+      Effect.provideService(RpcServer.Protocol, protocol),
+      Effect.provideService(AuthMiddleware, middleware),
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+    return { attach: (ws, headers) => Effect.sync(() => attach(ws, headers)) }
   })
 ).pipe(Layer.provide(RpcSerialization.layerJson))
 
 /** The RPC group over HTTP: a route of the router. */
 export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))
 
-/** The RPC group over WebSocket: the handler layers/SocketsLive.ts hands upgraded /rpc sockets to. */
-export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))
+/** The RPC group over WebSocket: what layers/SocketsLive.ts hands upgraded /rpc sockets to. */
+export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide(AuthHandlers))

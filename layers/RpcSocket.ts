@@ -1,8 +1,11 @@
-import type { HttpApp } from "@effect/platform"
-import { Context, type Scope } from "effect"
+import { Context, type Effect } from "effect"
+import type { WebSocket } from "ws"
 
-/** The RPC protocol's handler of one upgraded /rpc WebSocket (layers/RpcLive.ts), for layers/SocketsLive.ts. */
+/** The RPC protocol's side of an upgraded /rpc WebSocket (layers/RpcLive.ts), for layers/SocketsLive.ts. */
 export class RpcSocket extends Context.Tag("casecore/RpcSocket")<
   RpcSocket,
-  { readonly httpApp: HttpApp.Default<never, Scope.Scope> }
+  {
+    /** Serves the socket until it closes; `headers` are the upgrade request's. */
+    readonly attach: (ws: WebSocket, headers: ReadonlyArray<[string, string]>) => Effect.Effect<void>
+  }
 >() {}

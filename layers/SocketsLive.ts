@@ -1,9 +1,8 @@
-import { HttpServerRequest, Socket } from "@effect/platform"
-import { Config, Effect, Exit, Layer, Runtime, Scope } from "effect"
+import { Config, Effect, Layer, Runtime } from "effect"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
-import { stampClient, trustProxyConfig } from "./ClientAddress.ts"
+import { addressOf, stampClient, trustProxyConfig } from "./ClientAddress.ts"
 import { NodeServer } from "./NodeServer.ts"
 import { RpcSocket } from "./RpcSocket.ts"
 
@@ -15,7 +14,8 @@ const socketsConfig = Config.all({
   allowedOrigins: Config.string("WS_ALLOWED_ORIGINS").pipe(
     Config.withDefault(""),
     Config.map((list) => new Set(list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")))
-  )
+  ),
+  maxPerAddress: Config.integer("WS_MAX_SOCKETS_PER_ADDRESS").pipe(Config.withDefault(50))
 })
 
 /** How long sockets get to answer the close handshake at shutdown before they are dropped. */
@@ -25,17 +25,6 @@ const closeGraceMs = 3_000
 const refuse = (socket: Net.Socket, status: number, reason: string) => {
   const body = JSON.stringify({ code: reason, message: reason })
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
-}
-
-/** The upgraded socket as the HttpServerRequest the RPC protocol's handler expects: it reads `upgrade` and `headers`. */
-const upgradedRequest = (request: Http.IncomingMessage, ws: WebSocket) => {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (typeof value === "string") headers.set(name, value)
-  }
-  const base = HttpServerRequest.fromWeb(new Request(`http://localhost${request.url ?? "/"}`, { headers }))
-  const socket = Socket.fromWebSocket(Effect.succeed(ws as unknown as globalThis.WebSocket))
-  return Object.create(base, { upgrade: { value: socket } }) as HttpServerRequest.HttpServerRequest
 }
 
 /**
@@ -52,17 +41,11 @@ export const SocketsLive = Layer.scopedDiscard(
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayload, perMessageDeflate: false, clientTracking: false })
     const open = new Set<WebSocket>()
+    const perAddress = new Map<string, number>()
 
-    const serveRpc = (ws: WebSocket, request: Http.IncomingMessage) =>
-      Effect.gen(function* () {
-        const scope = yield* Scope.make()
-        ws.once("close", () => runFork(Scope.close(scope, Exit.void)))
-        yield* rpc.httpApp.pipe(
-          Effect.provideService(HttpServerRequest.HttpServerRequest, upgradedRequest(request, ws)),
-          Scope.extend(scope),
-          Effect.catchAllCause((cause) => Effect.logDebug("rpc socket ended", cause))
-        )
-      })
+    /** The upgrade request's headers as RPC merges them under each call's own (the stamped client included). */
+    const headersOf = (request: Http.IncomingMessage): ReadonlyArray<[string, string]> =>
+      Object.entries(request.headers).flatMap(([name, value]) => (typeof value === "string" ? [[name, value] as [string, string]] : []))
 
     const onUpgrade = (request: Http.IncomingMessage, socket: Net.Socket, head: Buffer) => {
       socket.on("error", () => socket.destroy())
@@ -71,13 +54,22 @@ export const SocketsLive = Layer.scopedDiscard(
       const origin = request.headers.origin
       if (origin !== undefined && !config.allowedOrigins.has(origin)) return refuse(socket, 403, "FORBIDDEN")
       if (path !== "/rpc") return refuse(socket, 404, "NOT_FOUND")
+      const address = addressOf(request, trustProxy)
+      const sockets = perAddress.get(address) ?? 0
+      if (sockets >= config.maxPerAddress) return refuse(socket, 429, "RATE_LIMITED")
       stampClient(request, trustProxy)
       wss.handleUpgrade(request, socket, head, (ws) => {
         // An oversized frame emits 'error' before ws closes with 1009; unhandled, it would kill the process.
         ws.on("error", () => undefined)
         open.add(ws)
-        ws.once("close", () => open.delete(ws))
-        runFork(serveRpc(ws, request))
+        perAddress.set(address, (perAddress.get(address) ?? 0) + 1)
+        ws.once("close", () => {
+          open.delete(ws)
+          const left = (perAddress.get(address) ?? 1) - 1
+          if (left === 0) perAddress.delete(address)
+          else perAddress.set(address, left)
+        })
+        runFork(rpc.attach(ws, headersOf(request)))
       })
     }
 

@@ -1,19 +1,18 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { SessionInfo, TokenPair } from "../domain/Auth.ts"
+import { BoundedText, Input } from "../domain/Text.ts"
 import { Authentication } from "./Authentication.ts"
 import { Forbidden, NotFound, RateLimited, Unauthenticated, UserInactive } from "./HttpErrors.ts"
 
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" }))
-
-export const LoginRequest = Schema.Struct({
-  email: NonEmpty.pipe(Schema.maxLength(254)),
-  password: Schema.Redacted(NonEmpty.pipe(Schema.maxLength(1024))),
-  organization: Schema.optional(NonEmpty.pipe(Schema.maxLength(63)))
+export const LoginRequest = Input({
+  email: BoundedText(254),
+  password: Schema.Redacted(BoundedText(1024)),
+  organization: Schema.optional(BoundedText(63))
 })
 
-export const RefreshRequest = Schema.Struct({
-  refreshToken: Schema.Redacted(NonEmpty.pipe(Schema.maxLength(200)))
+export const RefreshRequest = Input({
+  refreshToken: Schema.Redacted(BoundedText(200))
 })
 
 /** Ids in paths are checked by the handler: a malformed one is NOT_FOUND like an unknown one. */

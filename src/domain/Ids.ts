@@ -1,8 +1,16 @@
 import { Schema } from "effect"
 
-export const OrganizationId = Schema.UUID.pipe(Schema.brand("OrganizationId"))
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A UUID with messages of our own (a default message would quote whatever value it got). */
+const Uuid = Schema.String.annotations({ message: () => "expected a UUID" }).pipe(
+  Schema.pattern(uuidPattern, { message: () => "expected a UUID" }),
+  Schema.annotations({ jsonSchema: { type: "string", format: "uuid" } })
+)
+
+export const OrganizationId = Uuid.pipe(Schema.brand("OrganizationId"))
 export type OrganizationId = typeof OrganizationId.Type
-export const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
+export const UserId = Uuid.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
-export const SessionId = Schema.UUID.pipe(Schema.brand("SessionId"))
+export const SessionId = Uuid.pipe(Schema.brand("SessionId"))
 export type SessionId = typeof SessionId.Type
