@@ -1,0 +1,103 @@
+/** The benchmark's child processes (servers, load generator): started in the caller's scope, stopped with it. */
+import { Effect } from "effect"
+import * as ChildProcess from "node:child_process"
+import { setTimeout as sleep } from "node:timers/promises"
+
+export interface Child {
+  readonly name: string
+  readonly pid: number
+  readonly process: ChildProcess.ChildProcess
+  /** Lines the child printed on stdout and stderr: how many, the first few and the last few. */
+  readonly output: { lines: number; readonly first: Array<string>; readonly last: Array<string> }
+  readonly exited: Promise<void>
+}
+
+const keepFirst = 20
+const keepLast = 40
+
+export const describeExit = (child: Child) =>
+  `${child.name} (pid ${child.pid}) exited with ${child.process.exitCode ?? child.process.signalCode}; last output:\n${child.output.last.join("\n")}`
+
+const stop = (child: Child) =>
+  Effect.promise(async () => {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) return
+    child.process.kill("SIGTERM")
+    const gone = await Promise.race([child.exited.then(() => true), sleep(10_000).then(() => false)])
+    if (!gone) {
+      child.process.kill("SIGKILL")
+      await child.exited
+    }
+  })
+
+/**
+ * `node --import tsx <script>` with the given environment; `ipc` gives it a message channel (the load
+ * generator, and the peers, which stop when the channel closes). The pid is the Node process itself, so
+ * /proc/<pid>/stat is its CPU time.
+ */
+export const start = (
+  name: string,
+  script: string,
+  options: {
+    readonly cwd: string
+    readonly env: NodeJS.ProcessEnv
+    readonly ipc: boolean
+    readonly echo: (line: string) => void
+    /** Extra node options before the script, e.g. --cpu-prof. */
+    readonly nodeArgs?: ReadonlyArray<string>
+  }
+) =>
+  Effect.acquireRelease(
+    Effect.sync((): Child => {
+      const child = ChildProcess.spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script], {
+        cwd: options.cwd,
+        env: options.env,
+        stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"]
+      })
+      const output = { lines: 0, first: [] as Array<string>, last: [] as Array<string> }
+      const remember = (chunk: Buffer) => {
+        for (const line of chunk.toString().split("\n")) {
+          if (line.trim() === "") continue
+          output.lines++
+          if (output.first.length < keepFirst) {
+            output.first.push(line)
+            options.echo(`[${name}] ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`)
+          }
+          output.last.push(line)
+          if (output.last.length > keepLast) output.last.shift()
+        }
+      }
+      child.stdout!.on("data", remember)
+      child.stderr!.on("data", remember)
+      const exited = new Promise<void>((resolve) => {
+        child.once("exit", () => resolve())
+        child.once("error", (error) => {
+          output.last.push(error.message)
+          resolve()
+        })
+      })
+      if (child.pid === undefined) throw new Error(`${name}: could not start ${script}`)
+      return { name, pid: child.pid, process: child, output, exited }
+    }),
+    stop
+  )
+
+export const isRunning = (child: Child) => child.process.exitCode === null && child.process.signalCode === null
+
+/** Polls `url` until it answers 200; fails when the child exits first or after `timeoutMs`. */
+export const waitFor200 = (child: Child, url: string, timeoutMs: number) =>
+  Effect.promise(async (signal) => {
+    const deadline = Date.now() + timeoutMs
+    let last = "no answer"
+    while (Date.now() < deadline && !signal.aborted) {
+      if (!isRunning(child)) throw new Error(describeExit(child))
+      try {
+        const response = await fetch(url, { signal })
+        last = `${response.status} ${(await response.text()).slice(0, 200)}`
+        if (response.status === 200) return
+      } catch (cause) {
+        last = String(cause)
+      }
+      await sleep(100)
+    }
+    throw new Error(`${child.name}: ${url} did not answer 200 within ${timeoutMs / 1000} s (last: ${last})`)
+  })
