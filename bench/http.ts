@@ -39,6 +39,8 @@ const config = {
   connections: intFromEnv("BENCH_CONNECTIONS", 32, 1),
   seconds: intFromEnv("BENCH_SECONDS", 5, 1),
   warmupMs: 1_000,
+  /** Before round 1, every server runs every scenario untimed for this long: the project's JIT needs more than 1 s. */
+  prewarmSeconds: intFromEnv("BENCH_PREWARM_SECONDS", 2, 0),
   rounds: intFromEnv("BENCH_ROUNDS", 3, 1),
   users: intFromEnv("BENCH_USERS", 2_000, 1),
   sessionsPerUser: intFromEnv("BENCH_SESSIONS_PER_USER", 5, 1),
@@ -320,30 +322,46 @@ const main = Effect.gen(function* () {
   // probes' counts are published (the other scenarios run first), so it rarely waits.
   let afterProbes: TableStats | undefined
 
+  const load = (server: Server, scenario: Scenario, tokens: ReadonlyArray<string>, warmupMs: number, durationMs: number) =>
+    Effect.gen(function* () {
+      if (!Children.isRunning(children[server])) return yield* Effect.dieMessage(Children.describeExit(children[server]))
+      const result = yield* runLoad(loader, {
+        type: "run",
+        origin: origins[server],
+        scenario,
+        warmupMs,
+        durationMs,
+        tokens,
+        connections: config.connections,
+        serverPid: children[server].pid,
+        postmasterPid
+      })
+      if (scenario === "refresh") {
+        chains[server] = [...result.tokens]
+        expectedUpdates += result.refreshed
+      }
+      if (result.firstProblem !== undefined && durationMs === 0) log(`warm-up ${scenario} ${server}: ${result.firstProblem}`)
+      return result
+    })
+  const tokensFor = (server: Server, scenario: Scenario) =>
+    scenario === "sessions" ? mint(listUsers) : Effect.succeed(scenario === "refresh" ? chains[server] : [])
+
+  if (config.prewarmSeconds > 0) {
+    log(`warming up: every scenario on every server for ${config.prewarmSeconds} s, untimed`)
+    for (const scenario of config.scenarios) {
+      for (const server of servers) yield* load(server, scenario, yield* tokensFor(server, scenario), config.prewarmSeconds * 1000, 0)
+    }
+  }
+
   for (let round = 0; round < config.rounds; round++) {
     for (const scenario of config.scenarios) {
       const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
       for (const server of order) {
-        if (!Children.isRunning(children[server])) return yield* Effect.dieMessage(Children.describeExit(children[server]))
-        const tokens = scenario === "sessions" ? yield* mint(listUsers) : scenario === "refresh" ? chains[server] : []
+        const tokens = yield* tokensFor(server, scenario)
         if (scenario === "refresh" && afterProbes === undefined) afterProbes = (yield* Effect.promise(() => settledStats(client, statsBase, expectedUpdates))).stats
         const watchHot = scenario === "refresh" && server === "project"
         const before = watchHot ? yield* Effect.promise(() => settledStats(client, statsBase, expectedUpdates)) : undefined
-        const result = yield* runLoad(loader, {
-          type: "run",
-          origin: origins[server],
-          scenario,
-          warmupMs: config.warmupMs,
-          durationMs: config.seconds * 1000,
-          tokens,
-          connections: config.connections,
-          serverPid: children[server].pid,
-          postmasterPid
-        })
-        if (scenario === "refresh") {
-          chains[server] = [...result.tokens]
-          expectedUpdates += result.refreshed
-        }
+        const result = yield* load(server, scenario, tokens, config.warmupMs, config.seconds * 1000)
         if (before !== undefined) {
           const after = yield* Effect.promise(() => settledStats(client, statsBase, expectedUpdates))
           hot.push({ round, refreshed: result.refreshed, delta: minus(after.stats, before.stats), settled: before.settled && after.settled })

@@ -32,6 +32,7 @@ export interface Facts {
     readonly connections: number
     readonly seconds: number
     readonly warmupMs: number
+    readonly prewarmSeconds: number
     readonly rounds: number
     readonly users: number
     readonly sessionsPerUser: number
@@ -94,8 +95,8 @@ export const report = (measurements: ReadonlyArray<Measurement>, hot: ReadonlyAr
   }
 
   const summary =
-    "| scenario | project / bare | target | | fastify / bare | req/s project / bare / fastify | server CPU ms / req project / bare / fastify | PostgreSQL CPU ms / req project / bare / fastify | non-2xx |\n" +
-    "|---|---:|---:|---|---:|---:|---:|---:|---:|\n" +
+    "| scenario | project / bare | target | | fastify / bare | req/s project / bare / fastify | server CPU ms / req project / bare / fastify | server CPU / req, project ÷ bare | PostgreSQL CPU ms / req project / bare / fastify | non-2xx |\n" +
+    "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n" +
     config.scenarios
       .map((scenario) => {
         const projectRatio = median(rounds.map((round) => ratio(round, scenario, "project")))
@@ -105,6 +106,7 @@ export const report = (measurements: ReadonlyArray<Measurement>, hot: ReadonlyAr
           `| ${describe[scenario]} | **${fmtRatio(projectRatio)}** | ≥ ${targets[scenario].toFixed(1)}× | ${met} | ${fmtRatio(fastifyRatio)} | ` +
           `${slash(servers.map((server) => fmtRate(median(of(scenario, server).map(rateOf)))))} | ` +
           `${slash(servers.map((server) => fmtMs(perRequest(of(scenario, server), (r) => r.serverCpuMs))))} | ` +
+          `${fmtRatio(perRequest(of(scenario, "project"), (r) => r.serverCpuMs) / perRequest(of(scenario, "bare"), (r) => r.serverCpuMs))} | ` +
           `${slash(servers.map((server) => fmtMs(perRequest(of(scenario, server), (r) => r.postgresCpuMs))))} | ` +
           `${slash(servers.map((server) => String(sum(of(scenario, server).map((r) => r.non2xx + r.errors)))))} |`
         )
@@ -264,7 +266,8 @@ ${facts.sessionIndexes.map((def) => `  - \`${def}\``).join("\n")}
      has ${config.sessionsPerUser} sessions, so each answer lists ${config.sessionsPerUser}. refresh: each connection owns a session and always presents
      the refresh token returned by its previous refresh; each server has its own ${config.connections} sessions, and the chains go on
      from round to round. A refresh loop stops at its first non-2xx answer or transport error (its chain is broken).
-5. Order: ${config.rounds} rounds; in each, every scenario (${config.scenarios.join(", ")}), and for each scenario the three servers in an order that
+5. Before round 1, every server runs every scenario once for ${config.prewarmSeconds} s untimed (\`BENCH_PREWARM_SECONDS\`): the JIT of a
+   server that has seen no traffic needs more than the 1 s warm-up of a measurement. Then ${config.rounds} rounds; in each, every scenario (${config.scenarios.join(", ")}), and for each scenario the three servers in an order that
    rotates by one per round. The figure that matters is each round's ratio to the bare server measured minutes apart at
    most, then the median of those ratios: on a shared 2-core machine absolute rates move with the neighbours.
 6. HOT updates: PostgreSQL publishes a backend's table counters at most once a second (idle backends within 10 s), so
