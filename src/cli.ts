@@ -1,3 +1,3 @@
-import { runCli } from "./cli/run.ts"
+import { runCli } from "./cli/RunCli.ts"
 
-runCli(process.argv.slice(2))
+runCli(process.argv)

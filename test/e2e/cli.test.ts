@@ -5,11 +5,14 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import pg from "pg"
-import { runCli } from "../support/Cli.ts"
+import { runCli, runCliInTerminal, spawnEntry } from "../support/Cli.ts"
 import { startServer } from "../support/Server.ts"
 import { scopedDatabase } from "../support/TestDatabase.ts"
 
 const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "")
+
+/** Text without ANSI escapes (styles, cursor moves) and carriage returns. */
+const plain = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replaceAll("\r", "")
 
 const withDatabaseEnv = Effect.map(scopedDatabase(), (url) => ({ DATABASE_URL: Redacted.value(url) }))
 
@@ -33,15 +36,58 @@ const isAlive = (pid: number) => {
 }
 
 describe("cli", () => {
-  it.live("exits 2 with the usage on an unknown command or a missing option", () =>
+  it.live("exits 2 on an unknown command, a missing option, an invalid value or a missing subcommand, with nothing on stdout", () =>
     Effect.gen(function* () {
-      const unknown = yield* Effect.promise(() => runCli(["frobnicate"]))
-      assert.strictEqual(unknown.code, 2)
-      assert.include(unknown.stderr, "error: unknown command: frobnicate")
-      const missing = yield* Effect.promise(() => runCli(["org", "create", "--name", "Acme"]))
-      assert.strictEqual(missing.code, 2)
-      assert.include(missing.stderr, "missing --slug")
-    }))
+      const [unknown, missing, badSlug, badEmail, extra, groupOnly] = yield* Effect.all([
+        Effect.promise(() => runCli(["frobnicate"])),
+        Effect.promise(() => runCli(["org", "create", "--name", "Acme"])),
+        Effect.promise(() => runCli(["org", "create", "--slug", "Not A Slug", "--name", "Acme"])),
+        Effect.promise(() => runCli(["user", "deactivate", "--org", "acme", "--email", "nobody"])),
+        Effect.promise(() => runCli(["migrate", "status", "--json", "--verbose"])),
+        Effect.promise(() => runCli(["user"]))
+      ], { concurrency: "unbounded" })
+      for (const run of [unknown, missing, badSlug, badEmail, extra, groupOnly]) {
+        assert.strictEqual(run.code, 2, run.stderr)
+        assert.strictEqual(run.stdout, "")
+      }
+      assert.include(unknown.stderr, "Invalid subcommand for casecore - use one of 'serve', 'migrate', 'seed', 'org', 'user'")
+      assert.include(missing.stderr, "Expected to find option: '--slug'")
+      assert.include(badSlug.stderr, "--slug: expected lower-case letters, digits and dashes")
+      assert.include(badEmail.stderr, "--email: expected an email address")
+      assert.include(extra.stderr, "Received unknown argument: '--verbose'")
+      assert.deepStrictEqual(lines(groupOnly.stderr), ["error: missing command: user <command> (see user --help)"])
+    }), { timeout: 60_000 })
+
+  it.live("prints the usage of every command and subcommand on --help, exit 0", () =>
+    Effect.gen(function* () {
+      const usages: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [[], "$ casecore"],
+        [["serve"], "$ serve"],
+        [["migrate"], "$ migrate"],
+        [["migrate", "status"], "$ status [--json]"],
+        [["seed"], "$ seed"],
+        [["seed", "demo"], "$ demo"],
+        [["org"], "$ org"],
+        [["org", "create"], "$ create --slug <slug> --name <name>"],
+        [["user"], "$ user"],
+        [["user", "create"], "$ create --org <slug> --email <email> --role <ADMIN|INVESTIGATOR|VIEWER|OPS> [--name <name>]"],
+        [["user", "deactivate"], "$ deactivate --org <slug> --email <email>"]
+      ]
+      const runs = yield* Effect.forEach(usages, ([words]) => Effect.promise(() => runCli([...words, "--help"])), { concurrency: 4 })
+      usages.forEach(([words, usage], i) => {
+        const run = runs[i]!
+        assert.strictEqual(run.code, 0, `${words.join(" ")} --help: ${run.stderr}`)
+        assert.strictEqual(run.stderr, "")
+        assert.include(plain(run.stdout), `USAGE\n\n${usage}\n`, words.join(" "))
+      })
+      const root = plain(runs[0]!.stdout)
+      for (const command of ["serve", "migrate status [--json]", "seed demo", "org create --slug <slug> --name <name>", "user deactivate --org <slug> --email <email>"]) {
+        assert.include(root, `- ${command} `)
+      }
+      const late = yield* Effect.promise(() => runCli(["org", "create", "--slug", "acme", "--help"]))
+      assert.strictEqual(late.code, 0, late.stderr)
+      assert.include(plain(late.stdout), "$ create --slug <slug> --name <name>")
+    }), { timeout: 120_000 })
 
   it.live("stops with one line naming a malformed variable", () =>
     Effect.gen(function* () {
@@ -129,7 +175,7 @@ describe("cli", () => {
       assert.include(unknown.stderr, "no user nobody@hooli.example in hooli")
     }), { timeout: 60_000 })
 
-  it.scopedLive("refuses a short password and a bad role", () =>
+  it.scopedLive("refuses a short or missing password and a bad role", () =>
     Effect.gen(function* () {
       const env = yield* withDatabaseEnv
       const short = yield* Effect.promise(() =>
@@ -139,8 +185,46 @@ describe("cli", () => {
       const role = yield* Effect.promise(() =>
         runCli(["user", "create", "--org", "acme", "--email", "a@b.example", "--role", "ROOT"], { env }))
       assert.strictEqual(role.code, 2)
-      assert.include(role.stderr, "--role")
+      assert.include(role.stderr, "--role: expected one of ADMIN, INVESTIGATOR, VIEWER, OPS")
+      assert.strictEqual(role.stdout, "")
+      const none = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "acme", "--email", "a@b.example", "--role", "VIEWER"], { env }))
+      assert.strictEqual(none.code, 1)
+      assert.deepStrictEqual(lines(none.stderr), ["error: no password given on stdin"])
     }))
+
+  it.scopedLive("in a terminal, prompts for the password without showing it, asks again when too short, and creates the user", () =>
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase()
+      const env = { DATABASE_URL: Redacted.value(url) }
+      const org = yield* Effect.promise(() => runCli(["org", "create", "--slug", "piedpiper", "--name", "Pied Piper"], { env }))
+      assert.strictEqual(org.code, 0, org.stderr)
+      const password = "middle out compression"
+      const run = yield* Effect.promise(() =>
+        runCliInTerminal(["user", "create", "--org", "piedpiper", "--email", "richard@piedpiper.example", "--role", "ADMIN"], {
+          env,
+          steps: [
+            { waitFor: "Password", type: "short\r" },
+            { waitFor: "at least 12 characters", type: `${"\x7f".repeat("short".length)}${password}\r` }
+          ]
+        }))
+      const output = plain(run.output)
+      assert.strictEqual(run.code, 0, output)
+      assert.notInclude(output, password)
+      assert.notInclude(output, "short")
+      const id = /([0-9a-f-]{36})\s*$/.exec(output)?.[1]
+      assert.isDefined(id, output)
+      const rows = yield* Effect.promise(async () => {
+        const client = new pg.Client({ connectionString: Redacted.value(url) })
+        await client.connect()
+        try {
+          return (await client.query("SELECT email, role, display_name FROM users WHERE id = $1", [id])).rows
+        } finally {
+          await client.end()
+        }
+      })
+      assert.deepStrictEqual(rows, [{ email: "richard@piedpiper.example", role: "ADMIN", display_name: "richard" }])
+    }), { timeout: 60_000 })
 
   it.scopedLive("npm start serves /readyz on an embedded database with demo data, never logs a query token, and stops cleanly on SIGTERM", () =>
     Effect.gen(function* () {
@@ -159,6 +243,37 @@ describe("cli", () => {
       assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
       assert.include(server.output(), '"path":"/healthz"')
       assert.notInclude(server.output(), "secret-in-the-query")
+    }), { timeout: 120_000 })
+
+  it.scopedLive("`serve` from the CLI stops on SIGTERM with exit 0 after closing the server and the embedded database", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const pidFile = Path.join(dir, "pg", "postmaster.pid")
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawnEntry("cli.ts", ["serve"], {
+            DATABASE_URL: undefined,
+            EMBEDDED_PG_DIR: Path.join(dir, "pg"),
+            SEED_DEMO: "false",
+            PORT: "0",
+            HOST: "127.0.0.1",
+            LOG_LEVEL: "Info"
+          })),
+        (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+      )
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      yield* Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          let stderr = ""
+          child.stderr.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString()
+            if (stderr.includes("listening on")) resolve()
+          })
+        })).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("serve did not start") }))
+      assert.isTrue(Fs.existsSync(pidFile))
+      child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => exited), 0)
+      assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
     }), { timeout: 120_000 })
 
   it.scopedLive("a command run beside a running server shares its embedded database instead of stopping it", () =>

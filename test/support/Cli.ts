@@ -41,3 +41,51 @@ export const runCli = (args: ReadonlyArray<string>, options: { readonly env?: Re
     child.on("close", (code) => resolve({ code, stdout, stderr }))
     child.stdin.end(options.stdin ?? "")
   })
+
+/** What a terminal showed: stdout and stderr share the pseudo-terminal, as they do on screen. */
+export interface TerminalRun {
+  readonly code: number | null
+  readonly output: string
+}
+
+const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`
+
+/**
+ * Runs one CLI command under a pseudo-terminal (util-linux `script`), so that its stdin is a TTY; each
+ * step types its keys once the text it waits for has appeared (so nothing is typed before the
+ * program has taken the terminal, which would echo it).
+ */
+export const runCliInTerminal = (
+  args: ReadonlyArray<string>,
+  options: {
+    readonly env?: Readonly<Record<string, string | undefined>>
+    readonly steps: ReadonlyArray<{ readonly waitFor: string; readonly type: string }>
+  }
+) =>
+  new Promise<TerminalRun>((resolve, reject) => {
+    const command = [process.execPath, "--import", "tsx", Path.join("src", "cli.ts"), ...args].map(shellQuote).join(" ")
+    const child = ChildProcess.spawn("script", ["--quiet", "--flush", "--return", "--command", command, "/dev/null"], {
+      cwd: projectRoot,
+      env: childEnv(options.env ?? {}),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let output = ""
+    let seen = 0
+    let step = 0
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      const next = options.steps[step]
+      const at = next === undefined ? -1 : output.indexOf(next.waitFor, seen)
+      if (next !== undefined && at >= 0) {
+        seen = at + next.waitFor.length
+        step++
+        child.stdin.write(next.type)
+      }
+    })
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.on("error", reject)
+    child.on("close", (code) => {
+      child.stdin.destroy()
+      resolve({ code, output })
+    })
+  })
