@@ -1,7 +1,7 @@
 /**
  * What the project does per request, in plain Node (pg Pool, jose), shared by the two peer servers so
  * that only their HTTP layer differs: the bearer check with a verified-token cache until exp and a
- * session-status cache of 30 s, the session list query, and a refresh as one `auth_refresh` call
+ * session-status cache of 30 s, the session list query, and a refresh as one `auth_refresh_limited` call
  * (migrations/0002_refresh_rotation.ts) followed by signing a new access token.
  */
 import * as Crypto from "node:crypto"
@@ -59,6 +59,8 @@ const channel = "casecore_events"
 export const makeWork = async (applicationName: string) => {
   const keys = await Jwt.loadKeys(env("JWT_PRIVATE_KEY"), Jwt.parseAlgorithm("JWT_ALGORITHM", process.env.JWT_ALGORITHM, "EdDSA"), process.env.JWT_KEY_ID || undefined)
   const refreshesPerMinute = Number(env("REFRESHES_PER_SESSION_PER_MINUTE", "30"))
+  // The project checks failed refreshes per address in the same call (migrations/0005): so does the peer.
+  const refreshFailuresPerAddress = Number(env("REFRESH_FAILURES_PER_ADDRESS", "30"))
   const pool = new pg.Pool({
     connectionString: env("DATABASE_URL"),
     max: Number(env("DB_POOL_MAX", "10")),
@@ -158,9 +160,9 @@ export const makeWork = async (applicationName: string) => {
     const secret = Crypto.randomBytes(32).toString("base64url")
     const at = new Date()
     const { rows } = await pool.query<Outcome>(
-      `SELECT * FROM auth_refresh($1::uuid, $2, $3, $4::interval, $5::interval, $6, $7, $8::uuid, $9, $10, $11, $12)`,
-      [match[1]!, sha256(match[2]!), at, idleInterval, leewayInterval, refreshesPerMinute, refreshesPerMinute / 60, selector, sha256(secret),
-        client.ip, client.userAgent ?? null, channel]
+      `SELECT * FROM auth_refresh_limited($1, $2, $3::uuid, $4, $5, $6::interval, $7::interval, $8, $9, $10::uuid, $11, $12, $13, $14)`,
+      [refreshFailuresPerAddress, refreshFailuresPerAddress / 900, match[1]!, sha256(match[2]!), at, idleInterval, leewayInterval,
+        refreshesPerMinute, refreshesPerMinute / 60, selector, sha256(secret), client.ip, client.userAgent ?? null, channel]
     )
     const row = rows[0]
     switch (row?.outcome) {
