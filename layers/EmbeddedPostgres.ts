@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
   readonly settings?: Readonly<Record<string, string>>
   /** Remove the data directory when the scope closes (test clusters). */
   readonly ephemeral?: boolean
+  /** Called when the server keeps exiting and is not started again. */
+  readonly onFatal?: () => void
 }
 
 export interface EmbeddedPostgresHandle {
@@ -279,22 +281,25 @@ export const start = (options: EmbeddedPostgresOptions) =>
       ...options.settings
     }
     const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])]
-    yield* Effect.acquireRelease(
-      Effect.async<Spawned, EmbeddedPostgresError>((resume) => {
-        let settled = false
-        const settle = (result: Effect.Effect<Spawned, EmbeddedPostgresError>) => {
-          if (settled) return
-          settled = true
-          resume(result)
-        }
-        const server = spawn(bin.postgres, args, user, (text) => {
-          remember(text)
-          if (text.includes("database system is ready to accept connections")) settle(Effect.succeed(server))
-        })
-        void server.exited.then(() => settle(Effect.fail(failure("start"))))
-      }),
-      (server) =>
-        Effect.promise(() => {
+    const launch = Effect.async<Spawned, EmbeddedPostgresError>((resume) => {
+      let settled = false
+      const settle = (result: Effect.Effect<Spawned, EmbeddedPostgresError>) => {
+        if (settled) return
+        settled = true
+        resume(result)
+      }
+      const server = spawn(bin.postgres, args, user, (text) => {
+        remember(text)
+        if (text.includes("database system is ready to accept connections")) settle(Effect.succeed(server))
+      })
+      void server.exited.then(() => settle(Effect.fail(failure("start"))))
+    })
+    const state = { current: yield* launch, stopping: false, restarts: [] as Array<number> }
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        state.stopping = true
+        const server = state.current
+        return Effect.promise(() => {
           server.child.kill("SIGINT")
           return server.exited
         }).pipe(
@@ -306,6 +311,26 @@ export const start = (options: EmbeddedPostgresOptions) =>
             Fs.rmSync(`${dataDir}.password`, { force: true })
           })
         )
-    )
+      }))
+    // A server that dies under us is started again on the same port and directory (the pool and the
+    // listener reconnect); one that keeps dying (3 times in 5 minutes) stops the program with a failure,
+    // so that its supervisor restarts it instead of it answering 503 forever.
+    yield* Effect.gen(function* () {
+      for (;;) {
+        const code = yield* Effect.promise(() => state.current.exited)
+        if (state.stopping) return
+        const now = Date.now()
+        state.restarts = [...state.restarts.filter((at) => now - at < 5 * 60_000), now]
+        if (state.restarts.length > 3) {
+          yield* Effect.logError(`embedded PostgreSQL keeps exiting (code ${code}): stopping the program`, log.slice(-3).join(" | "))
+          return yield* Effect.sync(() => options.onFatal?.())
+        }
+        yield* Effect.logWarning(`embedded PostgreSQL exited (code ${code}); starting it again`)
+        yield* Effect.sleep(Duration.millis(200 * state.restarts.length))
+        const restarted = yield* Effect.either(launch)
+        if (restarted._tag === "Right") state.current = restarted.right
+        else yield* Effect.logError("embedded PostgreSQL did not start again", restarted.left.message)
+      }
+    }).pipe(Effect.forkScoped)
     return handle(port)
   })

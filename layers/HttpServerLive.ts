@@ -101,7 +101,7 @@ const make = Effect.gen(function* () {
   const drain = Effect.async<void>((resume) => {
     const until = beginShutdown()
     const begun = performance.now()
-    Effect.runFork(Effect.logInfo("drain began", { connections: connections.size, inFlight }))
+    log(Effect.logInfo("drain began", { connections: connections.size, inFlight }))
     // Stop accepting, without node's closeIdleConnections(): a request already on its way over an idle
     // keep-alive connection would be reset.
     const netClose = Object.getPrototypeOf(Http.Server.prototype).close as (this: Http.Server) => void
@@ -119,7 +119,7 @@ const make = Effect.gen(function* () {
       onIdle = undefined
       clearTimeout(idleGrace)
       clearTimeout(cutoff)
-      Effect.runFork(Effect.logInfo("drain ended", { how, ms: Math.round(performance.now() - begun), closedConnections: connections.size }))
+      log(Effect.logInfo("drain ended", { how, ms: Math.round(performance.now() - begun), closedConnections: connections.size }))
       resume(Effect.void)
     }
     onIdle = () => {

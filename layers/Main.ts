@@ -9,6 +9,7 @@ import { DirectoryLive } from "./DirectoryLive.ts"
 import { EventBusLive } from "./EventBusLive.ts"
 import { HousekeepingLive } from "./HousekeepingLive.ts"
 import { HttpApiLive } from "./HttpApiLive.ts"
+import { httpConfig } from "./HttpConfig.ts"
 import { EdgeMiddleware, MaxBodySizeLive } from "./HttpEdge.ts"
 import { HttpServerLive } from "./HttpServerLive.ts"
 import { JwtLive } from "./JwtLive.ts"
@@ -87,10 +88,14 @@ const ServerLive = HttpLayerRouter.serve(Routes, { disableListenLog: true, disab
  */
 const ShutdownLive = Layer.scopedDiscard(Effect.flatMap(NodeServer, (node) => Effect.addFinalizer(() => node.shutdown)))
 
+/** The listen settings, read first: a malformed PORT stops the program before any database is started. */
+const ListenConfigCheck = Layer.effectDiscard(httpConfig)
+
 /** The whole application: what src/main.ts launches. Its services are exposed for tests and benchmarks. */
 export const MainLive = ShutdownLive.pipe(
   Layer.provideMerge(ServerLive),
   Layer.provideMerge(ServicesLive),
+  Layer.provide(ListenConfigCheck),
   Layer.provide(TracingLive),
   Layer.provide(LoggingLive)
 )
