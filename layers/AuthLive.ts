@@ -13,6 +13,7 @@ const toleranceMs = 30_000
 
 interface SessionStatus {
   readonly userId: string
+  readonly organizationId: string
   /** Absolute expiry of the session (ms). */
   readonly absoluteExpiresAt: number
   /** Cached until (ms): a safety net beside the events. */
@@ -53,8 +54,11 @@ export const AuthLive = Layer.scoped(
         statuses.delete(event.sessionId)
         return
       }
+      const affected = event._tag === "organization.suspended"
+        ? (status: SessionStatus) => status.organizationId === event.organizationId
+        : (status: SessionStatus) => status.userId === event.userId
       for (const [sessionId, status] of statuses) {
-        if (status.userId === event.userId) statuses.delete(sessionId)
+        if (affected(status)) statuses.delete(sessionId)
       }
     }
 
@@ -63,7 +67,9 @@ export const AuthLive = Layer.scoped(
       const state = yield* sessions.state({ sessionId: claims.sid, userId: claims.sub, organizationId: claims.org })
       if (Option.isNone(state)) return yield* sessionError("SESSION_REVOKED")
       yield* checkSessionState(state.value, new Date(now), { idle: false })
-      const status: SessionStatus = { userId: claims.sub, absoluteExpiresAt: state.value.absoluteExpiresAt.getTime(), until: now + statusTtlMs }
+      // A role changed behind the token (its sessions are revoked with the change; this is the belt to that).
+      if (state.value.role !== claims.role) return yield* sessionError("SESSION_REVOKED")
+      const status: SessionStatus = { userId: claims.sub, organizationId: claims.org, absoluteExpiresAt: state.value.absoluteExpiresAt.getTime(), until: now + statusTtlMs }
       if (startedAt === epoch) remember(statuses, claims.sid, status, maxEntries)
       return status
     })

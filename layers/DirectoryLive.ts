@@ -22,6 +22,9 @@ export const DirectoryLive = Layer.effect(
       )
 
     return Directory.of({
+      findOrganization: Effect.fn("Directory.findOrganization")(function* (slug) {
+        return yield* organizationBySlug(slug)
+      }),
       createOrganization: Effect.fn("Directory.createOrganization")(function* ({ name, slug }) {
         const [row] = yield* sql<{ id: OrganizationId }>`
           INSERT INTO organizations (slug, name) VALUES (${slug}, ${name}) RETURNING id`.pipe(

@@ -5,7 +5,7 @@ import { Authentication } from "../src/api/Authentication.ts"
 import { Api } from "../src/api/HttpApi.ts"
 import { CurrentUser } from "../src/domain/Auth.ts"
 import { errorCatalog, NotFoundError, type RateLimitedError, type UnavailableError } from "../src/domain/Errors.ts"
-import { SessionId, UserId } from "../src/domain/Ids.ts"
+import { OrganizationId, SessionId, UserId } from "../src/domain/Ids.ts"
 import { Auth } from "../services/Auth.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { Jwt } from "../services/Jwt.ts"
@@ -67,11 +67,33 @@ const SessionsGroupLive = HttpApiBuilder.group(Api, "sessions", (handlers) =>
 const UsersGroupLive = HttpApiBuilder.group(Api, "users", (handlers) =>
   Effect.gen(function* () {
     const admin = yield* UserAdmin
-    return handlers.handle("deactivate", ({ path }) =>
-      Effect.gen(function* () {
-        const userId = yield* pathId(UserId, path.id)
-        yield* admin.deactivate(yield* CurrentUser, userId, yield* client)
-      }))
+    return handlers
+      .handle("deactivate", ({ path }) =>
+        Effect.gen(function* () {
+          const userId = yield* pathId(UserId, path.id)
+          yield* admin.deactivate(yield* CurrentUser, userId, yield* client)
+        }))
+      .handle("setRole", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const userId = yield* pathId(UserId, path.id)
+          yield* admin.setRole(yield* CurrentUser, userId, payload.role, yield* client)
+        }))
+  }))
+
+const OrganizationsGroupLive = HttpApiBuilder.group(Api, "organizations", (handlers) =>
+  Effect.gen(function* () {
+    const admin = yield* UserAdmin
+    return handlers
+      .handle("suspend", ({ path }) =>
+        Effect.gen(function* () {
+          const organizationId = yield* pathId(OrganizationId, path.id)
+          yield* admin.suspendOrganization(yield* CurrentUser, organizationId, yield* client)
+        }))
+      .handle("activate", ({ path }) =>
+        Effect.gen(function* () {
+          const organizationId = yield* pathId(OrganizationId, path.id)
+          yield* admin.activateOrganization(yield* CurrentUser, organizationId, yield* client)
+        }))
   }))
 
 const HealthGroupLive = HttpApiBuilder.group(Api, "health", (handlers) =>
@@ -107,6 +129,7 @@ export const HttpApiLive = Layer.mergeAll(
   AuthGroupLive,
   SessionsGroupLive,
   UsersGroupLive,
+  OrganizationsGroupLive,
   HealthGroupLive,
   JwksGroupLive,
   MetricsGroupLive

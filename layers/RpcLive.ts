@@ -44,6 +44,9 @@ const AuthHandlers = AuthRpcs.toLayer(
   })
 )
 
+/** The procedures the server answers with an Exit: the only calls that take a slot. */
+const tags: ReadonlySet<string> = new Set(ApiRpcs.requests.keys())
+
 const rpcLimitsConfig = Config.all({
   maxInFlight: Config.integer("RPC_MAX_IN_FLIGHT").pipe(Config.withDefault(8)),
   maxQueued: Config.integer("RPC_MAX_QUEUED").pipe(Config.withDefault(256)),
@@ -59,7 +62,7 @@ const RpcHttpRoute = Layer.scopedDiscard(
     const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpApp
     yield* router.add("POST", "/rpc", httpApp)
     yield* RpcServer.make(ApiRpcs).pipe(
-      Effect.provideService(RpcServer.Protocol, boundedPerClient(protocol, limits.maxInFlight)),
+      Effect.provideService(RpcServer.Protocol, boundedPerClient(protocol, limits.maxInFlight, tags)),
       Effect.interruptible,
       Effect.forkScoped
     )
@@ -76,7 +79,7 @@ const RpcSocketProtocol = Layer.scoped(
   Effect.gen(function* () {
     const limits = yield* rpcLimitsConfig
     const auth = yield* Auth
-    const { attach, markAuthenticated, protocol } = yield* makeRpcSocketProtocol(limits)
+    const { attach, markAuthenticated, protocol } = yield* makeRpcSocketProtocol(limits, tags)
     const middleware = AuthMiddleware.of(({ clientId, headers }) => Effect.tap(auth.verifyHeader(headers.authorization), () => markAuthenticated(clientId)))
     yield* RpcServer.make(ApiRpcs).pipe(
       Effect.provideService(RpcServer.Protocol, protocol),

@@ -17,6 +17,20 @@ export interface RpcLimits {
 type FromClient = RpcMessage.FromClientEncoded
 type FromServer = RpcMessage.FromServerEncoded
 
+/**
+ * The key under which the server will answer a request with an Exit, or undefined when it answers with
+ * a bare Defect instead (an unknown tag, an id that is not a number): such a request must not hold a
+ * slot, since no Exit will ever free it. The server reads ids as bigints ("007" is answered as "7").
+ */
+const exitKey = (message: FromClient, tags: ReadonlySet<string>): string | undefined => {
+  if (message._tag !== "Request" || !tags.has(message.tag)) return undefined
+  try {
+    return String(BigInt(message.id))
+  } catch {
+    return undefined
+  }
+}
+
 interface SocketClient {
   readonly id: number
   readonly ws: WebSocket
@@ -44,7 +58,7 @@ export const closeSocket = (ws: WebSocket, code: number, reason: string) => {
  * `authDeadlineMs` is closed 4401 (one sweep per instance, no timer per socket). A message that cannot
  * be decoded is answered with the protocol's own defect message; the socket stays open.
  */
-export const makeRpcSocketProtocol = (limits: RpcLimits) =>
+export const makeRpcSocketProtocol = (limits: RpcLimits, tags: ReadonlySet<string>) =>
   Effect.gen(function* () {
     const serialization = yield* RpcSerialization.RpcSerialization
     const disconnects = yield* Mailbox.make<number>()
@@ -75,8 +89,9 @@ export const makeRpcSocketProtocol = (limits: RpcLimits) =>
 
     const deliver = (client: SocketClient, message: FromClient) => {
       if (message._tag === "Request") {
-        client.inFlight.add(message.id)
-        ;(message as { headers: ReadonlyArray<[string, string]> }).headers = client.headers.concat(message.headers)
+        const key = exitKey(message, tags)
+        if (key !== undefined) client.inFlight.add(key)
+        ;(message as { headers: ReadonlyArray<[string, string]> }).headers = client.headers.concat(Array.isArray(message.headers) ? message.headers : [])
       }
       if (writeRequest !== undefined) runFork(writeRequest(client.id, message))
     }
@@ -96,7 +111,7 @@ export const makeRpcSocketProtocol = (limits: RpcLimits) =>
         return write(client, RpcMessage.ResponseDefectEncoded(cause))
       }
       for (const message of decoded) {
-        if (message._tag !== "Request" || client.inFlight.size < limits.maxInFlight) {
+        if (exitKey(message, tags) === undefined || client.inFlight.size < limits.maxInFlight) {
           deliver(client, message)
           continue
         }
@@ -178,7 +193,7 @@ export const makeRpcSocketProtocol = (limits: RpcLimits) =>
  * handled at a time: the protocol hands the body's calls over one after another, and the next waits
  * for a permit, released when a call's Exit goes out.
  */
-export const boundedPerClient = (protocol: RpcServer.Protocol["Type"], maxInFlight: number): RpcServer.Protocol["Type"] => {
+export const boundedPerClient = (protocol: RpcServer.Protocol["Type"], maxInFlight: number, tags: ReadonlySet<string>): RpcServer.Protocol["Type"] => {
   const permits = new Map<number, { readonly semaphore: Effect.Semaphore; users: number }>()
   const acquire = (clientId: number) =>
     Effect.suspend(() => {
@@ -199,7 +214,7 @@ export const boundedPerClient = (protocol: RpcServer.Protocol["Type"], maxInFlig
     })
   return {
     ...protocol,
-    run: (f) => protocol.run((clientId, message) => (message._tag === "Request" ? Effect.zipRight(acquire(clientId), f(clientId, message)) : f(clientId, message))),
+    run: (f) => protocol.run((clientId, message) => (exitKey(message, tags) !== undefined ? Effect.zipRight(acquire(clientId), f(clientId, message)) : f(clientId, message))),
     send: (clientId, response, transferables) =>
       Effect.zipRight(response._tag === "Exit" ? release(clientId) : Effect.void, protocol.send(clientId, response, transferables))
   }

@@ -45,6 +45,12 @@ export const makeUserRepository = Effect.gen(function* () {
        WHERE id = ${userId} ${organizationId === undefined ? sql`` : sql`AND organization_id = ${organizationId}`}`
   })
 
+  const organizationStatus = SqlSchema.findOne({
+    Request: OrganizationId,
+    Result: Schema.Struct({ status: Schema.String }),
+    execute: (organizationId) => sql`SELECT status FROM organizations WHERE id = ${organizationId}`
+  })
+
   return {
     /** Users with this email (in this organization, when given); more than one means the login is ambiguous. */
     loginCandidates: (email: string, organization: string | undefined) =>
@@ -53,7 +59,14 @@ export const makeUserRepository = Effect.gen(function* () {
     find: (userId: UserId, organizationId?: OrganizationId) =>
       Effect.orDie(find(organizationId === undefined ? { userId } : { userId, organizationId })),
     setStatus: (userId: UserId, status: "ACTIVE" | "INACTIVE", at: Date) =>
-      Effect.orDie(sql`UPDATE users SET status = ${status}, updated_at = ${at} WHERE id = ${userId}`)
+      Effect.orDie(sql`UPDATE users SET status = ${status}, updated_at = ${at} WHERE id = ${userId}`),
+    setRole: (userId: UserId, role: Role, at: Date) =>
+      Effect.orDie(sql`UPDATE users SET role = ${role}, updated_at = ${at} WHERE id = ${userId}`),
+    /** An organization's status, locked for the caller's transaction. */
+    organizationStatus: (organizationId: OrganizationId) =>
+      Effect.orDie(organizationStatus(organizationId)),
+    setOrganizationStatus: (organizationId: OrganizationId, status: "ACTIVE" | "SUSPENDED") =>
+      Effect.orDie(sql`UPDATE organizations SET status = ${status} WHERE id = ${organizationId}`)
   }
 })
 

@@ -4,6 +4,7 @@ import refresh_rotation from "./0002_refresh_rotation.ts"
 import hot_sessions from "./0003_hot_sessions.ts"
 import refresh_leeway from "./0004_refresh_leeway.ts"
 import login_limits from "./0005_login_limits.ts"
+import admin_changes from "./0006_admin_changes.ts"
 
 /** Every migration, by `<id>_<name>`; ids only grow. */
 const record = {
@@ -11,7 +12,8 @@ const record = {
   "0002_refresh_rotation": refresh_rotation,
   "0003_hot_sessions": hot_sessions,
   "0004_refresh_leeway": refresh_leeway,
-  "0005_login_limits": login_limits
+  "0005_login_limits": login_limits,
+  "0006_admin_changes": admin_changes
 }
 
 export const loader = Migrator.fromRecord(record)

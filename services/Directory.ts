@@ -23,6 +23,8 @@ export class Directory extends Context.Tag("casecore/Directory")<
     readonly createOrganization: (input: { readonly slug: string; readonly name: string }) => Effect.Effect<OrganizationId, DirectoryError>
     /** Create an active user in an organization, with an Argon2id password hash. */
     readonly createUser: (input: NewUser) => Effect.Effect<UserId, DirectoryError>
+    /** The id of an organization found by its slug. */
+    readonly findOrganization: (slug: string) => Effect.Effect<OrganizationId, DirectoryError>
     /** The id of a user found by organization slug and email. */
     readonly findUser: (input: { readonly organizationSlug: string; readonly email: string }) => Effect.Effect<{ readonly id: UserId; readonly organizationId: OrganizationId }, DirectoryError>
   }

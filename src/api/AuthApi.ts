@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { SessionInfo, TokenPair } from "../domain/Auth.ts"
+import { Role } from "../domain/Roles.ts"
 import { BoundedText, Input } from "../domain/Text.ts"
 import { Authentication } from "./Authentication.ts"
 import { Forbidden, NotFound, RateLimited, Unauthenticated, UserInactive } from "./HttpErrors.ts"
@@ -64,6 +65,8 @@ export class SessionsGroup extends HttpApiGroup.make("sessions")
   )
   .middleware(Authentication) {}
 
+export const SetRoleRequest = Input({ role: Role })
+
 export class UsersGroup extends HttpApiGroup.make("users")
   .add(
     HttpApiEndpoint.post("deactivate")`/auth/users/${idParam}/deactivate`
@@ -71,5 +74,30 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .addError(Forbidden)
       .addError(NotFound)
       .annotate(OpenApi.Summary, "ADMIN: deactivate a user of the organization and revoke every session of theirs")
+  )
+  .add(
+    HttpApiEndpoint.post("setRole")`/auth/users/${idParam}/role`
+      .setPayload(SetRoleRequest)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "ADMIN: change the role of another user of the organization; every session of theirs is revoked")
+  )
+  .middleware(Authentication) {}
+
+export class OrganizationsGroup extends HttpApiGroup.make("organizations")
+  .add(
+    HttpApiEndpoint.post("suspend")`/ops/organizations/${idParam}/suspend`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "OPS: suspend an organization; every session of it is revoked")
+  )
+  .add(
+    HttpApiEndpoint.post("activate")`/ops/organizations/${idParam}/activate`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "OPS: activate a suspended organization again; its old sessions stay revoked")
   )
   .middleware(Authentication) {}

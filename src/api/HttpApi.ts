@@ -1,6 +1,6 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { AuthGroup, SessionsGroup, UsersGroup } from "./AuthApi.ts"
+import { AuthGroup, OrganizationsGroup, SessionsGroup, UsersGroup } from "./AuthApi.ts"
 import { BadInput, Internal, PayloadTooLarge, Unavailable } from "./HttpErrors.ts"
 import { HealthGroup, JwksGroup, MetricsGroup } from "./OpsApi.ts"
 
@@ -23,6 +23,7 @@ export const Api = withProtocolErrors(
     .add(AuthGroup)
     .add(SessionsGroup)
     .add(UsersGroup)
+    .add(OrganizationsGroup)
     .add(HealthGroup)
     .add(JwksGroup)
     .add(MetricsGroup)

@@ -17,7 +17,19 @@ export const UserDeactivated = Schema.TaggedStruct("user.deactivated", {
   userId: Schema.String
 })
 
-export const BusEvent = Schema.Union(SessionRevoked, UserDeactivated)
+/** Every session of the organization was revoked with it; reactivation does not revive them. */
+export const OrganizationSuspended = Schema.TaggedStruct("organization.suspended", {
+  organizationId: Schema.String
+})
+
+/** The user's sessions were revoked with the change: the old role's tokens stop working. */
+export const RoleChanged = Schema.TaggedStruct("user.role_changed", {
+  organizationId: Schema.String,
+  userId: Schema.String,
+  role: Schema.String
+})
+
+export const BusEvent = Schema.Union(SessionRevoked, UserDeactivated, OrganizationSuspended, RoleChanged)
 export type BusEvent = typeof BusEvent.Type
 
 /** What a subscriber receives: an event, or word that events may have been missed (re-sync from tables). */

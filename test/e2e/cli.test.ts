@@ -69,9 +69,12 @@ describe("cli", () => {
         [["seed", "demo"], "$ demo"],
         [["org"], "$ org"],
         [["org", "create"], "$ create --slug <slug> --name <name>"],
+        [["org", "suspend"], "$ suspend --slug <slug>"],
+        [["org", "activate"], "$ activate --slug <slug>"],
         [["user"], "$ user"],
         [["user", "create"], "$ create --org <slug> --email <email> --role <ADMIN|INVESTIGATOR|VIEWER|OPS> [--name <name>]"],
-        [["user", "deactivate"], "$ deactivate --org <slug> --email <email>"]
+        [["user", "deactivate"], "$ deactivate --org <slug> --email <email>"],
+        [["user", "set-role"], "$ set-role --org <slug> --email <email> --role <ADMIN|INVESTIGATOR|VIEWER|OPS>"]
       ]
       const runs = yield* Effect.forEach(usages, ([words]) => Effect.promise(() => runCli([...words, "--help"])), { concurrency: 4 })
       usages.forEach(([words, usage], i) => {
@@ -174,6 +177,48 @@ describe("cli", () => {
       assert.strictEqual(unknown.code, 1)
       assert.include(unknown.stderr, "no user nobody@hooli.example in hooli")
     }), { timeout: 60_000 })
+
+  it.scopedLive("changes a role and suspends and activates an organization, revoking the sessions each time", () =>
+    Effect.gen(function* () {
+      const url = yield* scopedDatabase()
+      const env = { DATABASE_URL: Redacted.value(url) }
+      yield* Effect.promise(() => runCli(["org", "create", "--slug", "piedpiper", "--name", "Pied Piper"], { env }))
+      const created = yield* Effect.promise(() =>
+        runCli(["user", "create", "--org", "piedpiper", "--email", "dinesh@piedpiper.example", "--role", "VIEWER"], { env, stdin: "a long enough password\n" }))
+      const userId = created.stdout.trim()
+      const sql = (text: string) => Effect.promise(async () => {
+        const client = new pg.Client({ connectionString: Redacted.value(url) })
+        await client.connect()
+        try {
+          return (await client.query(text, [userId])).rows
+        } finally {
+          await client.end()
+        }
+      })
+      const openSession = sql(`INSERT INTO auth_sessions (organization_id, user_id, idle_expires_at, absolute_expires_at)
+                  SELECT organization_id, id, now() + interval '30 minutes', now() + interval '12 hours' FROM users WHERE id = $1`)
+      yield* openSession
+      const role = yield* Effect.promise(() => runCli(["user", "set-role", "--org", "piedpiper", "--email", "dinesh@piedpiper.example", "--role", "INVESTIGATOR"], { env }))
+      assert.strictEqual(role.code, 0, role.stderr)
+      assert.deepStrictEqual(yield* sql("SELECT role FROM users WHERE id = $1"), [{ role: "INVESTIGATOR" }])
+      assert.deepStrictEqual(yield* sql("SELECT revoked_reason FROM auth_sessions WHERE user_id = $1"), [{ revoked_reason: "ROLE_CHANGED" }])
+
+      yield* openSession
+      const suspend = yield* Effect.promise(() => runCli(["org", "suspend", "--slug", "piedpiper"], { env }))
+      assert.strictEqual(suspend.code, 0, suspend.stderr)
+      assert.deepStrictEqual(yield* sql("SELECT o.status FROM organizations o JOIN users u ON u.organization_id = o.id WHERE u.id = $1"), [{ status: "SUSPENDED" }])
+      assert.deepStrictEqual(
+        yield* sql("SELECT revoked_reason FROM auth_sessions WHERE user_id = $1 ORDER BY revoked_reason"),
+        [{ revoked_reason: "ORGANIZATION_SUSPENDED" }, { revoked_reason: "ROLE_CHANGED" }]
+      )
+      const activate = yield* Effect.promise(() => runCli(["org", "activate", "--slug", "piedpiper"], { env }))
+      assert.strictEqual(activate.code, 0, activate.stderr)
+      assert.deepStrictEqual(yield* sql("SELECT o.status FROM organizations o JOIN users u ON u.organization_id = o.id WHERE u.id = $1"), [{ status: "ACTIVE" }])
+      assert.deepStrictEqual(yield* sql("SELECT count(*)::int AS live FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL"), [{ live: 0 }])
+      const unknown = yield* Effect.promise(() => runCli(["org", "suspend", "--slug", "nobody-here"], { env }))
+      assert.strictEqual(unknown.code, 1)
+      assert.include(unknown.stderr, "no organization with slug nobody-here")
+    }), { timeout: 90_000 })
 
   it.scopedLive("refuses a short or missing password and a bad role", () =>
     Effect.gen(function* () {

@@ -117,7 +117,7 @@ describe("migrations", () => {
       const [a, b] = yield* Effect.promise(() => Promise.all([runCli(["migrate"], { env }), runCli(["migrate"], { env })]))
       assert.deepStrictEqual([a.code, b.code], [0, 0], `${a.stderr}\n${b.stderr}`)
       const outputs = [a.stdout, b.stdout]
-      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema, 2_refresh_rotation, 3_hot_sessions, 4_refresh_leeway, 5_login_limits")).length, 1)
+      assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: 1_core_schema, 2_refresh_rotation, 3_hot_sessions, 4_refresh_leeway, 5_login_limits, 6_admin_changes")).length, 1)
       assert.strictEqual(outputs.filter((out) => out.includes("migrations applied: none pending")).length, 1)
       const status = yield* Effect.promise(() => runCli(["migrate", "status", "--json"], { env }))
       const parsed = JSON.parse(status.stdout) as { applied: Array<unknown>; indexes: Array<{ state: string }> }
