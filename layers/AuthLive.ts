@@ -22,6 +22,20 @@ interface SessionStatus {
 
 const bearer = /^Bearer\s+(\S+)\s*$/i
 
+/** Which cached statuses an event makes stale, if any. */
+const staleBy = (event: BusEvent): ((status: SessionStatus) => boolean) | undefined => {
+  switch (event._tag) {
+    case "session.revoked":
+    case "user.deactivated":
+    case "user.role_changed":
+      return (status) => status.userId === event.userId
+    case "organization.suspended":
+      return (status) => status.organizationId === event.organizationId
+    default:
+      return undefined
+  }
+}
+
 /**
  * Map insertion order as recency: re-insert on hit, evict the oldest past the bound. Hand-written
  * rather than effect's Cache: lookups are synchronous on every request (no fiber, no Deferred), and
@@ -48,15 +62,15 @@ export const AuthLive = Layer.scoped(
     // Bumped by every invalidation: a status load that started before it must not be cached.
     let epoch = 0
 
+    /** Drops what an event made stale; events that change no session state are ignored. */
     const forget = (event: BusEvent) => {
+      const affected = staleBy(event)
+      if (affected === undefined) return
       epoch++
       if (event._tag === "session.revoked" && event.sessionId !== null) {
         statuses.delete(event.sessionId)
         return
       }
-      const affected = event._tag === "organization.suspended"
-        ? (status: SessionStatus) => status.organizationId === event.organizationId
-        : (status: SessionStatus) => status.userId === event.userId
       for (const [sessionId, status] of statuses) {
         if (affected(status)) statuses.delete(sessionId)
       }
@@ -82,18 +96,20 @@ export const AuthLive = Layer.scoped(
       return loadStatus(claims, now)
     }
 
-    const claimsOf = (token: string, now: number) => {
+    /** A cached token is good until exp plus the tolerance, or plus the grace asked for (sockets). */
+    const claimsOf = (token: string, now: number, graceSeconds: number) => {
       const cached = tokens.get(token)
-      if (cached !== undefined && now < cached.validUntil) return Effect.succeed(cached.claims)
-      if (cached !== undefined) tokens.delete(token)
-      return Effect.tap(jwt.verify(token), (claims) => {
+      const extra = Math.max(0, graceSeconds * 1000 - toleranceMs)
+      if (cached !== undefined && now < cached.validUntil + extra) return Effect.succeed(cached.claims)
+      const verified = graceSeconds > 0 ? jwt.verify(token, { graceSeconds }) : jwt.verify(token)
+      return Effect.tap(verified, (claims) => {
         remember(tokens, token, { claims, validUntil: claims.exp * 1000 + toleranceMs }, maxEntries)
       })
     }
 
-    const verify = (token: string) =>
+    const verify = (token: string, options?: { readonly graceSeconds?: number }) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.flatMap(claimsOf(token, now), (claims) =>
+        Effect.flatMap(claimsOf(token, now, options?.graceSeconds ?? 0), (claims) =>
           Effect.as(checkSession(claims, now), {
             userId: claims.sub,
             organizationId: claims.org,

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Config, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Queue, RcRef, Redacted, Schedule, Schema, Stream } from "effect"
+import { Chunk, Config, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Queue, RcRef, Redacted, Schedule, Schema, Stream } from "effect"
 import pg from "pg"
 import { BusEventJson, type BusMessage, channel } from "../src/domain/Events.ts"
 import { DatabaseUrl } from "../services/Database.ts"
@@ -116,19 +116,22 @@ export const EventBusLive = Layer.scoped(
             for (const waiter of subscriber.waiters) Deferred.unsafeDone(waiter.done, Exit.void)
           }).pipe(Effect.zipRight(Queue.shutdown(subscriber.queue)))
       )
-      // Asking for the next message means the previous ones are handled. A subscriber that fell behind
-      // drains what it has, then hears Resync and is fed again.
+      // Asking for more means what came before is handled. Whatever is queued comes as one chunk (a
+      // subscriber can batch its work without a timer). A subscriber that fell behind drains what it
+      // has, then hears Resync and is fed again.
       const next = Effect.suspend(() => {
         markHandled(subscriber)
         if (subscriber.lagging && Option.getOrElse(subscriber.queue.unsafeSize(), () => 0) === 0) {
           subscriber.lagging = false
-          return Effect.succeed(resync)
+          return Effect.succeed(Chunk.of(resync))
         }
-        return Effect.tap(Queue.take(subscriber.queue), () => {
-          subscriber.taken++
-        })
+        return Effect.flatMap(Queue.take(subscriber.queue), (first) =>
+          Effect.map(Queue.takeAll(subscriber.queue), (rest) => {
+            subscriber.taken += 1 + Chunk.size(rest)
+            return Chunk.prepend(rest, first)
+          }))
       })
-      return Stream.concat(Stream.make(resync), Stream.repeatEffect(next))
+      return Stream.concat(Stream.make(resync), Stream.repeatEffectChunk(next))
     })
 
     return EventBus.of({

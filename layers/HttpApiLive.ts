@@ -10,6 +10,7 @@ import { Auth } from "../services/Auth.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { Jwt } from "../services/Jwt.ts"
 import { Metrics } from "../services/Metrics.ts"
+import { Notifications } from "../services/Notifications.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { UserAdmin } from "../services/UserAdmin.ts"
 import { clientInfoFromHeaders } from "./ClientAddress.ts"
@@ -105,6 +106,11 @@ const OrganizationsGroupLive = HttpApiBuilder.group(Api, "organizations", (handl
         }))
   }))
 
+const NotificationsGroupLive = HttpApiBuilder.group(Api, "notifications", (handlers) =>
+  Effect.map(Notifications, (notifications) =>
+    handlers.handle("send", ({ payload }) =>
+      Effect.flatMap(CurrentUser, (user) => Effect.map(notifications.send(user, payload), (ids) => ({ ids }))))))
+
 const HealthGroupLive = HttpApiBuilder.group(Api, "health", (handlers) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -140,6 +146,7 @@ export const HttpApiLive = Layer.mergeAll(
   SessionsGroupLive,
   UsersGroupLive,
   OrganizationsGroupLive,
+  NotificationsGroupLive,
   HealthGroupLive,
   JwksGroupLive,
   MetricsGroupLive

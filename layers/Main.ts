@@ -8,6 +8,7 @@ import { DatabaseConnectionLive, DatabaseLive } from "./DatabaseLive.ts"
 import { DirectoryLive } from "./DirectoryLive.ts"
 import { EventBusLive } from "./EventBusLive.ts"
 import { HousekeepingLive } from "./HousekeepingLive.ts"
+import { HubLive } from "./HubLive.ts"
 import { HttpApiLive } from "./HttpApiLive.ts"
 import { httpConfig } from "./HttpConfig.ts"
 import { EdgeMiddleware, MaxBodySizeLive } from "./HttpEdge.ts"
@@ -16,6 +17,7 @@ import { JwtLive } from "./JwtLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { NodeServer } from "./NodeServer.ts"
+import { NotificationsLive } from "./NotificationsLive.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
 import { RpcHttpLive, RpcSocketLive } from "./RpcLive.ts"
 import { SeedLive } from "./SeedLive.ts"
@@ -44,7 +46,8 @@ export const AdminCommandLive = UserAdminLive.pipe(
 export const MigrationCommandLive = DatabaseConnectionLive
 
 /** Every service over the migrated database, the demo seed loaded first when it applies. */
-const ServicesLive = Layer.mergeAll(SessionsLive, UserAdminLive).pipe(
+const ServicesLive = Layer.mergeAll(SessionsLive, UserAdminLive, HubLive).pipe(
+  Layer.provideMerge(NotificationsLive),
   Layer.provideMerge(AuthLive),
   Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive)),
   Layer.provideMerge(Layer.mergeAll(DirectoryLive, MetricsLive)),

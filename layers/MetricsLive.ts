@@ -26,6 +26,18 @@ const make = Effect.sync(() => {
     listenerReconnects: counter("eventbus_listener_reconnects_total", "Reconnects of the LISTEN connection", []),
     undecodablePayloads: counter("eventbus_undecodable_payloads_total", "NOTIFY payloads that were not a known event", []),
     subscriberResyncs: counter("eventbus_subscriber_resyncs_total", "Subscribers that fell behind and were told to re-sync", []),
+    wsConnections: gauge("ws_connections", "Open WebSockets, by endpoint", ["endpoint"]),
+    wsConnects: counter("ws_connects_total", "WebSocket handshakes, by endpoint and outcome", ["endpoint", "outcome"]),
+    wsCloses: counter("ws_closes_total", "WebSockets closed, by endpoint and close code", ["endpoint", "code"]),
+    wsDeliveries: counter("ws_deliveries_total", "Live events written to sockets", []),
+    wsDeliveryLag: new Prometheus.Histogram({
+      name: "ws_delivery_lag_seconds",
+      help: "From a notification's commit to its frame being written to a socket",
+      buckets: Prometheus.exponentialBuckets(0.001, 2, 14),
+      registers
+    }),
+    wsFramesRefused: counter("ws_frames_refused_total", "Client frames answered with an error, by endpoint and code", ["endpoint", "code"]),
+    wsSlowConsumers: counter("ws_slow_consumer_closes_total", "Sockets closed for not reading (4503)", ["endpoint"]),
     render: Effect.promise(async () => ({ contentType: registry.contentType, body: await registry.metrics() }))
   })
 })

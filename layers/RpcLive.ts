@@ -1,9 +1,11 @@
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { HttpLayerRouter } from "@effect/platform"
-import { Config, Duration, Effect, Layer, Option } from "effect"
-import { ApiRpcs, AuthMiddleware, AuthRpcs } from "../src/api/Rpc.ts"
+import { Config, Duration, Effect, Layer, Option, Stream } from "effect"
+import { ApiRpcs, AuthMiddleware, AuthRpcs, NotificationRpcs } from "../src/api/Rpc.ts"
 import { CurrentUser } from "../src/domain/Auth.ts"
 import { Auth } from "../services/Auth.ts"
+import { Hub } from "../services/Hub.ts"
+import { Notifications } from "../services/Notifications.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { UserAdmin } from "../services/UserAdmin.ts"
 import { clientInfoFromHeaders } from "./ClientAddress.ts"
@@ -40,6 +42,21 @@ const AuthHandlers = AuthRpcs.toLayer(
       "Auth.RevokeSession": ({ sessionId }, { headers }) => withUser((user) => sessions.revoke(user, sessionId, clientInfoFromHeaders(headers))),
       "Auth.RevokeAll": (_, { headers }) => withUser((user) => sessions.revokeAll(user, clientInfoFromHeaders(headers))),
       "Auth.DeactivateUser": ({ userId }, { headers }) => withUser((user) => admin.deactivate(user, userId, clientInfoFromHeaders(headers)))
+    }
+  })
+)
+
+const NotificationHandlers = NotificationRpcs.toLayer(
+  Effect.gen(function* () {
+    const notifications = yield* Notifications
+    const hub = yield* Hub
+    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
+    return {
+      "Notifications.List": ({ before, limit }) => withUser((user) => notifications.list(user, { limit: limit ?? 20, before })),
+      "Notifications.MarkRead": ({ ids }) => withUser((user) => Effect.map(notifications.markRead(user, ids), (unreadCount) => ({ unreadCount }))),
+      "Notifications.MarkAllRead": () => withUser((user) => Effect.as(notifications.markAllRead(user), { unreadCount: 0 })),
+      "Notifications.UnreadCount": () => withUser((user) => Effect.map(notifications.unreadCount(user), (unreadCount) => ({ unreadCount }))),
+      "Notifications.Stream": () => Stream.unwrap(Effect.map(CurrentUser, hub.notificationsFor))
     }
   })
 )
@@ -92,7 +109,7 @@ const RpcSocketProtocol = Layer.scoped(
 ).pipe(Layer.provide(RpcSerialization.layerJson))
 
 /** The RPC group over HTTP: a route of the router. */
-export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([AuthHandlers, AuthMiddlewareLive]))
+export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([AuthHandlers, NotificationHandlers, AuthMiddlewareLive]))
 
 /** The RPC group over WebSocket: what layers/SocketsLive.ts hands upgraded /rpc sockets to. */
-export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide(AuthHandlers))
+export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide([AuthHandlers, NotificationHandlers]))

@@ -116,7 +116,20 @@ export const makeSessionRepository = Effect.gen(function* () {
     execute: (key) => sql`SELECT user_id AS "userId" FROM auth_sessions WHERE id = ${key.sessionId} AND organization_id = ${key.organizationId}`
   })
 
+  const states = SqlSchema.findAll({
+    Request: Schema.Array(Schema.String),
+    Result: Schema.Struct({ sessionId: SessionId, ...SessionState.fields }),
+    execute: (ids) => sql`
+      SELECT s.id AS "sessionId", s.revoked_at AS "revokedAt", s.idle_expires_at AS "idleExpiresAt",
+             s.absolute_expires_at AS "absoluteExpiresAt", u.role, u.status AS "userStatus", o.status AS "organizationStatus"
+        FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = s.organization_id
+       WHERE s.id = ANY(${ids}::uuid[])`
+  })
+
   return {
+    /** The states of many sessions in one statement (re-checking every open socket after a gap). */
+    states: (sessionIds: ReadonlyArray<string>) => (sessionIds.length === 0 ? Effect.succeed([]) : Effect.orDie(states(sessionIds))),
+
     /** The state of a session, found by the identity its token claims (all three must match). */
     state: (key: { readonly sessionId: SessionId; readonly userId: UserId; readonly organizationId: OrganizationId }) =>
       Effect.orDie(state(key)),

@@ -11,8 +11,8 @@ export const SessionsLive = Layer.effect(
   Effect.gen(function* () {
     const config = yield* sessionsConfig
     const login = yield* makeLogin(config)
-    const { refresh, refreshSocket } = yield* makeRotation(config)
+    const { refresh, refreshSocket, renewSocket } = yield* makeRotation(config)
     const { list, logout, revoke, revokeAll } = yield* makeRevocation
-    return Sessions.of({ login, refresh, refreshSocket, list, logout, revoke, revokeAll })
+    return Sessions.of({ login, refresh, refreshSocket, renewSocket, list, logout, revoke, revokeAll })
   })
 )

@@ -1,10 +1,12 @@
-import { Config, Effect, Layer, Runtime } from "effect"
+import { Config, Duration, Effect, Layer, Runtime } from "effect"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
 import { type WebSocket, WebSocketServer } from "ws"
 import { addressOf, stampClient, trustProxyConfig } from "./ClientAddress.ts"
 import { NodeServer } from "./NodeServer.ts"
 import { RpcSocket } from "./RpcSocket.ts"
+import type { Endpoint } from "../src/socket/Connection.ts"
+import { makeSocketEndpoint } from "../src/socket/SocketEndpoint.ts"
 
 const socketsConfig = Config.all({
   maxPayload: Config.integer("WS_MAX_FRAME_BYTES").pipe(
@@ -15,8 +17,16 @@ const socketsConfig = Config.all({
     Config.withDefault(""),
     Config.map((list) => new Set(list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")))
   ),
-  maxPerAddress: Config.integer("WS_MAX_SOCKETS_PER_ADDRESS").pipe(Config.withDefault(50))
+  maxPerAddress: Config.integer("WS_MAX_SOCKETS_PER_ADDRESS").pipe(Config.withDefault(50)),
+  maxBufferedBytes: Config.integer("WS_MAX_BUFFERED_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  graceMs: Config.duration("SOCKET_GRACE_PERIOD").pipe(Config.map(Duration.toMillis), Config.withDefault(300_000))
 })
+
+/** `Authorization: Bearer <jwt>` on the upgrade request, else `?token=<jwt>` (the URL is never logged). */
+const upgradeToken = (request: Http.IncomingMessage, url: URL) =>
+  /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined
+
+const endpoints: Readonly<Record<string, Endpoint>> = { "/ws/notifications": "notifications", "/ws/ai": "ai" }
 
 /** How long sockets get to answer the close handshake at shutdown before they are dropped. */
 const closeGraceMs = 3_000
@@ -30,13 +40,24 @@ const refuse = (socket: Net.Socket, status: number, reason: string) => {
 /**
  * The server's `upgrade` event, owned here with one `ws` server (noServer: NodeHttpServer's own would
  * accept 100 MiB frames): the frame limit is ws's maxPayload (a larger frame closes 1009), and before
- * any handshake an unknown path is 404, a disallowed Origin 403, a draining server 503.
+ * any handshake an unknown path is 404, a disallowed Origin 403, a draining server 503, an address over
+ * its socket cap 429. `/rpc` goes to the RPC protocol; `/ws/notifications` and `/ws/ai` to the socket
+ * endpoint (src/socket/SocketEndpoint.ts), whose deadlines one scheduler fiber runs for the instance.
  */
 export const SocketsLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const { beginShutdown, draining, onShutdown, server } = yield* NodeServer
     const rpc = yield* RpcSocket
     const config = yield* socketsConfig
+    const sockets = yield* makeSocketEndpoint({
+      framesPerSecond: 50,
+      frameBurst: 100,
+      maxBufferedBytes: config.maxBufferedBytes,
+      graceMs: config.graceMs,
+      authTimeoutMs: 10_000
+    })
+    // The one scheduler of the instance: handshake and token deadlines, pings; on Effect's Clock.
+    yield* Effect.forkScoped(sockets.run)
     const trustProxy = yield* trustProxyConfig
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayload, perMessageDeflate: false, clientTracking: false })
@@ -53,10 +74,11 @@ export const SocketsLive = Layer.scopedDiscard(
       if (draining()) return refuse(socket, 503, "SERVER_SHUTDOWN")
       const origin = request.headers.origin
       if (origin !== undefined && !config.allowedOrigins.has(origin)) return refuse(socket, 403, "FORBIDDEN")
-      if (path !== "/rpc") return refuse(socket, 404, "NOT_FOUND")
+      const endpoint = endpoints[path ?? ""]
+      if (path !== "/rpc" && endpoint === undefined) return refuse(socket, 404, "NOT_FOUND")
       const address = addressOf(request, trustProxy)
-      const sockets = perAddress.get(address) ?? 0
-      if (sockets >= config.maxPerAddress) return refuse(socket, 429, "RATE_LIMITED")
+      const held = perAddress.get(address) ?? 0
+      if (held >= config.maxPerAddress) return refuse(socket, 429, "RATE_LIMITED")
       stampClient(request, trustProxy)
       wss.handleUpgrade(request, socket, head, (ws) => {
         // An oversized frame emits 'error' before ws closes with 1009; unhandled, it would kill the process.
@@ -69,7 +91,8 @@ export const SocketsLive = Layer.scopedDiscard(
           if (left === 0) perAddress.delete(address)
           else perAddress.set(address, left)
         })
-        runFork(rpc.attach(ws, headersOf(request)))
+        if (endpoint === undefined) return runFork(rpc.attach(ws, headersOf(request)))
+        sockets.accept(ws, endpoint, upgradeToken(request, new URL(request.url ?? "/", "http://localhost")))
       })
     }
 
@@ -82,7 +105,8 @@ export const SocketsLive = Layer.scopedDiscard(
         server.off("upgrade", onUpgrade)
         if (open.size === 0) return
         yield* Effect.logInfo("closing sockets", { sockets: open.size })
-        for (const ws of open) ws.close(1001, "SERVER_SHUTDOWN")
+        yield* sockets.closeAll
+        for (const ws of open) if (ws.readyState === ws.OPEN) ws.close(1001, "SERVER_SHUTDOWN")
         yield* Effect.async<void>((resume) => {
           const check = setInterval(() => open.size === 0 && done(), 50)
           const cutoff = setTimeout(() => done(), Math.max(0, Math.min(closeGraceMs, deadline - Date.now())))

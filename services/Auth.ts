@@ -9,8 +9,9 @@ export class Auth extends Context.Tag("casecore/Auth")<
     /**
      * Verify an access token and that its session and user are still active. Cached: a bounded cache
      * of verified tokens (never past exp) and of session status, kept exact by the bus's revocation events.
+     * `graceSeconds` (sockets): a token that expired at most that long ago is accepted too.
      */
-    readonly verify: (token: string) => Effect.Effect<AuthenticatedUser, AuthError>
+    readonly verify: (token: string, options?: { readonly graceSeconds?: number }) => Effect.Effect<AuthenticatedUser, AuthError>
     /** The `Authorization` header value: UNAUTHORIZED when absent or not `Bearer`. */
     readonly verifyHeader: (authorization: string | undefined) => Effect.Effect<AuthenticatedUser, AuthError>
   }

@@ -40,6 +40,20 @@ export class Metrics extends Context.Tag("casecore/Metrics")<
     readonly undecodablePayloads: Counter<never>
     /** eventbus_subscriber_resyncs_total: a subscriber fell behind and was told to re-sync. */
     readonly subscriberResyncs: Counter<never>
+    /** ws_connections: open WebSockets by endpoint (notifications, ai, rpc). */
+    readonly wsConnections: Gauge<"endpoint">
+    /** ws_connects_total: socket handshakes by endpoint and outcome (CONNECTED or the error code). */
+    readonly wsConnects: Counter<"endpoint" | "outcome">
+    /** ws_closes_total: sockets closed, by endpoint and close code. */
+    readonly wsCloses: Counter<"endpoint" | "code">
+    /** ws_deliveries_total: live events written to sockets. */
+    readonly wsDeliveries: Counter<never>
+    /** ws_delivery_lag_seconds: from the notification's commit (clock_timestamp() in its NOTIFY) to its frame being written. */
+    readonly wsDeliveryLag: Histogram<never>
+    /** ws_frames_refused_total: client frames answered with an error, by endpoint and code. */
+    readonly wsFramesRefused: Counter<"endpoint" | "code">
+    /** ws_slow_consumer_closes_total: sockets closed 4503 for not reading. */
+    readonly wsSlowConsumers: Counter<"endpoint">
     /** The Prometheus text exposition of this instance's registry. */
     readonly render: Effect.Effect<{ readonly contentType: string; readonly body: string }>
   }

@@ -26,6 +26,11 @@ export class Sessions extends Context.Tag("casecore/Sessions")<
      * is valid but expired at most the grace period ago, while session and user are active.
      */
     readonly refreshSocket: (accessToken: string) => Effect.Effect<{ readonly accessToken: string; readonly expiresAt: Date }, AuthError>
+    /**
+     * The same for a socket that holds no token: a new access token for the socket's own user and
+     * session while both are active (the socket layer enforces its refreshBy).
+     */
+    readonly renewSocket: (user: AuthenticatedUser) => Effect.Effect<{ readonly accessToken: string; readonly expiresAt: Date }, AuthError>
     /** The caller's live sessions, newest first. */
     readonly list: (user: AuthenticatedUser) => Effect.Effect<ReadonlyArray<SessionInfo>>
     /** Revoke the caller's current session (logout). */

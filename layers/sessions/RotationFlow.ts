@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Redacted } from "effect"
-import type { ClientInfo } from "../../src/domain/Auth.ts"
+import type { AuthenticatedUser, ClientInfo } from "../../src/domain/Auth.ts"
+import type { OrganizationId, SessionId, UserId } from "../../src/domain/Ids.ts"
 import { AuthError, RateLimitedError } from "../../src/domain/Errors.ts"
 import { channel } from "../../src/domain/Events.ts"
 import { EventBus } from "../../services/EventBus.ts"
@@ -75,16 +76,25 @@ export const makeRotation = (config: SessionsConfig) =>
         })
       )
 
-    const refreshSocket = Effect.fn("Sessions.refreshSocket")(function* (accessToken: string) {
-      const claims = yield* jwt.verify(accessToken, { graceSeconds })
+    /** A new access token for the session while it and its user are active; the socket is activity on it. */
+    const renew = Effect.fnUntraced(function* (subject: { readonly userId: UserId; readonly organizationId: OrganizationId; readonly sessionId: SessionId }) {
       const at = new Date(yield* Clock.currentTimeMillis)
-      const state = yield* sessions.state({ sessionId: claims.sid, userId: claims.sub, organizationId: claims.org })
+      const state = yield* sessions.state(subject)
       if (state._tag === "None") return yield* sessionError("SESSION_REVOKED")
       yield* checkSessionState(state.value, at, { idle: true })
-      yield* sessions.touch(claims.sid, new Date(Math.min(at.getTime() + config.idleMs, state.value.absoluteExpiresAt.getTime())))
-      const access = yield* jwt.sign({ userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, role: state.value.role })
+      yield* sessions.touch(subject.sessionId, new Date(Math.min(at.getTime() + config.idleMs, state.value.absoluteExpiresAt.getTime())))
+      const access = yield* jwt.sign({ ...subject, role: state.value.role })
       return { accessToken: access.token, expiresAt: access.expiresAt }
     })
 
-    return { refresh, refreshSocket }
+    const refreshSocket = Effect.fn("Sessions.refreshSocket")(function* (accessToken: string) {
+      const claims = yield* jwt.verify(accessToken, { graceSeconds })
+      return yield* renew({ userId: claims.sub, organizationId: claims.org, sessionId: claims.sid })
+    })
+
+    const renewSocket = Effect.fn("Sessions.renewSocket")(function* (user: AuthenticatedUser) {
+      return yield* renew(user)
+    })
+
+    return { refresh, refreshSocket, renewSocket }
   })

@@ -2,7 +2,8 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { SessionInfo, TokenPair } from "../domain/Auth.ts"
 import { Role } from "../domain/Roles.ts"
-import { BoundedText, Input } from "../domain/Text.ts"
+import { UserId } from "../domain/Ids.ts"
+import { BoundedText, Input, Text } from "../domain/Text.ts"
 import { Authentication } from "./Authentication.ts"
 import { Forbidden, NotFound, RateLimited, Unauthenticated, UserInactive } from "./HttpErrors.ts"
 
@@ -99,5 +100,23 @@ export class OrganizationsGroup extends HttpApiGroup.make("organizations")
       .addError(Forbidden)
       .addError(NotFound)
       .annotate(OpenApi.Summary, "OPS: activate a suspended organization again; its old sessions stay revoked")
+  )
+  .middleware(Authentication) {}
+
+export const SendNotificationRequest = Input({
+  userId: Schema.optional(UserId),
+  title: BoundedText(200),
+  body: Text.pipe(Schema.maxLength(4000, { message: () => "must be at most 4000 characters" })),
+  type: Schema.optional(BoundedText(64))
+})
+
+export class NotificationsGroup extends HttpApiGroup.make("notifications")
+  .add(
+    HttpApiEndpoint.post("send", "/notifications")
+      .setPayload(SendNotificationRequest)
+      .addSuccess(Schema.Struct({ ids: Schema.Array(Schema.String) }))
+      .addError(Forbidden)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "ADMIN: a notification to one user of the organization, or to every user of it; the new ids")
   )
   .middleware(Authentication) {}

@@ -1,6 +1,6 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { AuthGroup, OrganizationsGroup, SessionsGroup, UsersGroup } from "./AuthApi.ts"
+import { AuthGroup, NotificationsGroup, OrganizationsGroup, SessionsGroup, UsersGroup } from "./AuthApi.ts"
 import { BadInput, Internal, PayloadTooLarge, Unavailable } from "./HttpErrors.ts"
 import { HealthGroup, JwksGroup, MetricsGroup } from "./OpsApi.ts"
 
@@ -24,6 +24,7 @@ export const Api = withProtocolErrors(
     .add(SessionsGroup)
     .add(UsersGroup)
     .add(OrganizationsGroup)
+    .add(NotificationsGroup)
     .add(HealthGroup)
     .add(JwksGroup)
     .add(MetricsGroup)

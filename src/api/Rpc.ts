@@ -4,6 +4,8 @@ import { CurrentUser, SessionInfo, TokenPair, UserSummary } from "../domain/Auth
 import { AuthError, ForbiddenError, NotFoundError, RateLimitedError } from "../domain/Errors.ts"
 import { SessionId, UserId } from "../domain/Ids.ts"
 import { LoginRequest, RefreshRequest } from "./AuthApi.ts"
+import { GetRecentData, MarkReadData } from "./SocketEvents.ts"
+import { Notification, NotificationPage } from "../domain/Notification.ts"
 
 /** Turns `Authorization: Bearer` into CurrentUser on every call that needs a caller. */
 export class AuthMiddleware extends RpcMiddleware.Tag<AuthMiddleware>()("AuthMiddleware", {
@@ -30,5 +32,14 @@ export class AuthRpcs extends RpcGroup.make(
   Rpc.make("Auth.DeactivateUser", { payload: { userId: UserId }, error: Schema.Union(NotFoundError, ForbiddenError) }).middleware(AuthMiddleware)
 ) {}
 
+/** Notifications of the caller (the same as the socket's events); Stream: the new ones as they are delivered. */
+export class NotificationRpcs extends RpcGroup.make(
+  Rpc.make("Notifications.List", { payload: GetRecentData, success: NotificationPage }).middleware(AuthMiddleware),
+  Rpc.make("Notifications.MarkRead", { payload: MarkReadData, success: Schema.Struct({ unreadCount: Schema.Int }) }).middleware(AuthMiddleware),
+  Rpc.make("Notifications.MarkAllRead", { success: Schema.Struct({ unreadCount: Schema.Int }) }).middleware(AuthMiddleware),
+  Rpc.make("Notifications.UnreadCount", { success: Schema.Struct({ unreadCount: Schema.Int }) }).middleware(AuthMiddleware),
+  Rpc.make("Notifications.Stream", { success: Notification, stream: true }).middleware(AuthMiddleware)
+) {}
+
 /** Every procedure of the API (later issues add their groups here). */
-export const ApiRpcs = AuthRpcs
+export const ApiRpcs = AuthRpcs.merge(NotificationRpcs)

@@ -29,7 +29,45 @@ export const RoleChanged = Schema.TaggedStruct("user.role_changed", {
   role: Schema.String
 })
 
-export const BusEvent = Schema.Union(SessionRevoked, UserDeactivated, OrganizationSuspended, RoleChanged)
+/**
+ * Notifications committed: pairs of recipient and notification id (decimal strings), split over several
+ * NOTIFYs of one transaction when long (a payload stays under 8,000 bytes). `at` is the database's
+ * clock_timestamp() at publication (the delivery-lag metric starts there).
+ */
+export const NotificationsCreated = Schema.TaggedStruct("notifications.created", {
+  organizationId: Schema.String,
+  items: Schema.Array(Schema.Tuple(Schema.String, Schema.String)),
+  at: Schema.optional(Schema.String)
+})
+
+/** Notifications of a user marked read: these ids, or all of them. */
+export const NotificationsRead = Schema.TaggedStruct("notifications.read", {
+  organizationId: Schema.String,
+  userId: Schema.String,
+  ids: Schema.NullOr(Schema.Array(Schema.String))
+})
+
+/** A change to a case or an investigation, for the sockets subscribed to its room. */
+export const Activity = Schema.TaggedStruct("activity", {
+  organizationId: Schema.String,
+  room: Schema.String,
+  entityType: Schema.String,
+  entityId: Schema.String,
+  kind: Schema.String,
+  actorId: Schema.String,
+  at: Schema.String
+})
+export type Activity = typeof Activity.Type
+
+export const BusEvent = Schema.Union(
+  SessionRevoked,
+  UserDeactivated,
+  OrganizationSuspended,
+  RoleChanged,
+  NotificationsCreated,
+  NotificationsRead,
+  Activity
+)
 export type BusEvent = typeof BusEvent.Type
 
 /** What a subscriber receives: an event, or word that events may have been missed (re-sync from tables). */

@@ -1,0 +1,135 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { OrganizationId, UserId } from "../src/domain/Ids.ts"
+import type { Notification } from "../src/domain/Notification.ts"
+import type { NotificationContent } from "../services/Notifications.ts"
+
+/** A notifications row; bigint ids come back from node-postgres as decimal strings. */
+export class NotificationRow extends Schema.Class<NotificationRow>("NotificationRow")({
+  id: Schema.String,
+  userId: Schema.String,
+  type: Schema.String,
+  title: Schema.String,
+  body: Schema.String,
+  entityType: Schema.NullOr(Schema.String),
+  entityId: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateFromSelf,
+  readAt: Schema.NullOr(Schema.DateFromSelf)
+}) {}
+
+/** The row as clients see it (PROTOCOL: Notification). */
+export const toNotification = (row: NotificationRow): Notification => ({
+  id: row.id,
+  type: row.type,
+  title: row.title,
+  body: row.body,
+  ...(row.entityType === null ? {} : { entityType: row.entityType }),
+  ...(row.entityId === null ? {} : { entityId: row.entityId }),
+  createdAt: row.createdAt.toISOString(),
+  readAt: row.readAt === null ? null : row.readAt.toISOString()
+})
+
+const columns = (sql: SqlClient.SqlClient) =>
+  sql`id::text AS id, user_id AS "userId", type, title, body, entity_type AS "entityType", entity_id::text AS "entityId",
+      created_at AS "createdAt", read_at AS "readAt"`
+
+/** notifications; rows decoded with Schema, SqlError a defect. */
+export const makeNotificationRepository = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const Rows = Schema.Array(NotificationRow)
+  const decodeRows = Schema.decodeUnknown(Rows)
+  const select = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>) => Effect.orDie(Effect.flatMap(query, decodeRows))
+
+  const unread = SqlSchema.findAll({
+    Request: Schema.Array(Schema.String),
+    Result: Schema.Struct({ userId: Schema.String, unread: Schema.Int }),
+    execute: (userIds) => sql`
+      SELECT user_id AS "userId", count(*)::int AS unread FROM notifications
+       WHERE user_id = ANY(${userIds}::uuid[]) AND read_at IS NULL GROUP BY user_id`
+  })
+
+  return {
+    /**
+     * New notifications, in the caller's transaction. The recipients' user rows are locked first, in id
+     * order: two writes to one user commit in the order they got their ids, so `id >` catch-up skips
+     * nothing committed late; the same order everywhere keeps writes to overlapping users deadlock-free.
+     */
+    insert: (organizationId: OrganizationId, recipients: ReadonlyArray<UserId> | "organization", content: NotificationContent, at: Date) =>
+      sql<{ readonly userId: string; readonly id: string; readonly at: Date }>`
+        WITH recipients AS (
+          SELECT id FROM users
+           WHERE organization_id = ${organizationId}
+             ${recipients === "organization" ? sql`` : sql`AND id = ANY(${recipients}::uuid[])`}
+           ORDER BY id
+           FOR NO KEY UPDATE
+        )
+        INSERT INTO notifications (organization_id, user_id, type, title, body, entity_type, entity_id, created_at)
+        SELECT ${organizationId}, id, ${content.type ?? "GENERAL"}, ${content.title}, ${content.body},
+               ${content.entityType ?? null}, ${content.entityId ?? null}, ${at}
+          FROM recipients ORDER BY id
+        RETURNING user_id AS "userId", id::text AS id, clock_timestamp() AS at`.pipe(Effect.orDie),
+
+    /** A page of a user's notifications, newest first; one more than asked tells whether a next page exists. */
+    page: (userId: UserId, organizationId: OrganizationId, limit: number, before: string | undefined) =>
+      select(sql`
+        SELECT ${columns(sql)} FROM notifications
+         WHERE user_id = ${userId} AND organization_id = ${organizationId}
+           ${before === undefined ? sql`` : sql`AND id < ${before}::bigint`}
+         ORDER BY id DESC LIMIT ${limit + 1}`),
+
+    /** A user's notifications after an id, oldest first. */
+    after: (userId: UserId, organizationId: OrganizationId, afterId: string, limit: number) =>
+      select(sql`
+        SELECT ${columns(sql)} FROM notifications
+         WHERE user_id = ${userId} AND organization_id = ${organizationId} AND id > ${afterId}::bigint
+         ORDER BY id ASC LIMIT ${limit}`),
+
+    /** The rows of these ids that belong to these users (those connected here), oldest first. */
+    forUsers: (ids: ReadonlyArray<string>, userIds: ReadonlyArray<string>) =>
+      ids.length === 0 || userIds.length === 0
+        ? Effect.succeed([] as ReadonlyArray<NotificationRow>)
+        : select(sql`
+            SELECT ${columns(sql)} FROM notifications
+             WHERE id = ANY(${ids}::bigint[]) AND user_id = ANY(${userIds}::uuid[])
+             ORDER BY id ASC`),
+
+    /** For each of these users, the notifications after the lowest id given, oldest first (re-sync after a gap). */
+    afterForUsers: (afterByUser: ReadonlyMap<string, string>, limitPerUser: number) =>
+      afterByUser.size === 0
+        ? Effect.succeed([] as ReadonlyArray<NotificationRow>)
+        : select(sql`
+            SELECT ${columns(sql)} FROM (
+              SELECT n.*, row_number() OVER (PARTITION BY n.user_id ORDER BY n.id) AS rank
+                FROM notifications n
+                JOIN unnest(${[...afterByUser.keys()]}::uuid[], ${[...afterByUser.values()]}::bigint[]) AS c(user_id, after_id)
+                  ON n.user_id = c.user_id AND n.id > c.after_id
+            ) ranked
+             WHERE rank <= ${limitPerUser}
+             ORDER BY id ASC`),
+
+    /** Unread counts of these users (a user with none is absent). */
+    unreadCounts: (userIds: ReadonlyArray<string>) =>
+      userIds.length === 0
+        ? Effect.succeed(new Map<string, number>())
+        : Effect.map(Effect.orDie(unread(userIds)), (rows) => new Map(rows.map((row) => [row.userId, row.unread]))),
+
+    /** A user's unread count and newest id, in one statement (two index lookups). */
+    summary: (userId: UserId, organizationId: OrganizationId) =>
+      sql<{ readonly unreadCount: number; readonly latestId: string | null }>`
+        SELECT (SELECT count(*)::int FROM notifications WHERE user_id = ${userId} AND organization_id = ${organizationId} AND read_at IS NULL) AS "unreadCount",
+               (SELECT max(id)::text FROM notifications WHERE user_id = ${userId} AND organization_id = ${organizationId}) AS "latestId"`.pipe(
+        Effect.orDie,
+        Effect.map(([row]) => row ?? { unreadCount: 0, latestId: null })
+      ),
+
+    /** Marks these (or all, `ids` undefined) of the user's unread notifications read; the ids it changed. */
+    markRead: (userId: UserId, organizationId: OrganizationId, ids: ReadonlyArray<string> | undefined, at: Date) =>
+      sql<{ readonly id: string }>`
+        UPDATE notifications SET read_at = ${at}
+         WHERE user_id = ${userId} AND organization_id = ${organizationId} AND read_at IS NULL
+           ${ids === undefined ? sql`` : sql`AND id = ANY(${ids}::bigint[])`}
+        RETURNING id::text AS id`.pipe(Effect.orDie, Effect.map((rows) => rows.map((row) => row.id)))
+  }
+})
+
+export type NotificationRepository = Effect.Effect.Success<typeof makeNotificationRepository>

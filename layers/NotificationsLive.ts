@@ -1,0 +1,102 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect, Layer } from "effect"
+import type { AuthenticatedUser } from "../src/domain/Auth.ts"
+import { NotFoundError } from "../src/domain/Errors.ts"
+import type { BusEvent } from "../src/domain/Events.ts"
+import type { OrganizationId, UserId } from "../src/domain/Ids.ts"
+import * as Policy from "../src/domain/Policy.ts"
+import { EventBus } from "../services/EventBus.ts"
+import { type NotificationContent, Notifications } from "../services/Notifications.ts"
+import { makeNotificationRepository, toNotification } from "./NotificationRepository.ts"
+
+/** A NOTIFY payload must stay under 8,000 bytes: pairs of a uuid and an id, with room for the envelope. */
+const pairsPerEvent = 100
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
+
+export const NotificationsLive = Layer.effect(
+  Notifications,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const bus = yield* EventBus
+    const repository = yield* makeNotificationRepository
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    /** Rows and their events in one transaction: the events reach every instance at commit, or never. */
+    const create = (organizationId: OrganizationId, recipients: ReadonlyArray<UserId> | "organization", content: NotificationContent) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const rows = yield* repository.insert(organizationId, recipients, content, yield* now)
+          const at = rows[0]?.at.toISOString()
+          const events: ReadonlyArray<BusEvent> = chunks(rows.map((row) => [row.userId, row.id] as const), pairsPerEvent).map((items) => ({
+            _tag: "notifications.created",
+            organizationId,
+            items,
+            ...(at === undefined ? {} : { at })
+          }))
+          yield* Effect.forEach(events, bus.publish, { discard: true })
+          return { ids: rows.map((row) => row.id) }
+        })
+      ).pipe(
+        Effect.catchTag("SqlError", Effect.die),
+        // Delivered through the NOTIFY on every instance, this one included (once: not also locally).
+        Effect.map(({ ids }) => ids)
+      )
+
+    const markRead = (user: AuthenticatedUser, ids: ReadonlyArray<string> | undefined) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const changed = yield* repository.markRead(user.userId, user.organizationId, ids, yield* now)
+          if (changed.length === 0) return
+          yield* bus.publish({ _tag: "notifications.read", organizationId: user.organizationId, userId: user.userId, ids: ids === undefined ? null : changed })
+        })
+      ).pipe(Effect.catchTag("SqlError", Effect.die))
+
+    const unreadCount = (user: AuthenticatedUser) =>
+      Effect.map(repository.unreadCounts([user.userId]), (counts) => counts.get(user.userId) ?? 0)
+
+    return Notifications.of({
+      send: Effect.fn("Notifications.send")(function* (by, content) {
+        yield* Policy.isAdmin(by)
+        const recipients = content.userId === undefined ? "organization" as const : [content.userId]
+        const ids = yield* create(by.organizationId, recipients, content)
+        if (content.userId !== undefined && ids.length === 0) return yield* new NotFoundError({ message: "no such user" })
+        return ids
+      }),
+      notifyUsers: Effect.fn("Notifications.notifyUsers")(function* (organizationId, recipients, content) {
+        if (recipients !== "organization" && recipients.length === 0) return []
+        return yield* create(organizationId, recipients, content)
+      }),
+      list: Effect.fn("Notifications.list")(function* (user, page) {
+        const [rows, unread] = yield* Effect.all([
+          repository.page(user.userId, user.organizationId, page.limit, page.before),
+          unreadCount(user)
+        ], { concurrency: 2 })
+        const shown = rows.slice(0, page.limit)
+        return {
+          notifications: shown.map(toNotification),
+          unreadCount: unread,
+          nextCursor: rows.length > page.limit ? shown.at(-1)?.id ?? null : null
+        }
+      }),
+      summary: Effect.fn("Notifications.summary")(function* (user) {
+        return yield* repository.summary(user.userId, user.organizationId)
+      }),
+      unreadCount: Effect.fn("Notifications.unreadCount")(function* (user) {
+        return yield* unreadCount(user)
+      }),
+      markRead: Effect.fn("Notifications.markRead")(function* (user, ids) {
+        yield* markRead(user, ids)
+        return yield* unreadCount(user)
+      }),
+      markAllRead: Effect.fn("Notifications.markAllRead")(function* (user) {
+        yield* markRead(user, undefined)
+      }),
+      since: Effect.fn("Notifications.since")(function* (user, afterId, limit) {
+        const rows = yield* repository.after(user.userId, user.organizationId, afterId, limit + 1)
+        return { notifications: rows.slice(0, limit).map(toNotification), complete: rows.length <= limit }
+      })
+    })
+  })
+)
