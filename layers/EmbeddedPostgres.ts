@@ -299,12 +299,18 @@ export const start = (options: EmbeddedPostgresOptions) =>
       Effect.suspend(() => {
         state.stopping = true
         const server = state.current
+        // Fast shutdown (a checkpoint); if that takes more than 2 s (a loaded machine), an immediate one:
+        // crash-safe, the WAL is replayed at the next start, and the program's stop stays bounded.
         return Effect.promise(() => {
           server.child.kill("SIGINT")
           return server.exited
         }).pipe(
-          Effect.timeout(Duration.seconds(30)),
-          Effect.catchAll(() => Effect.sync(() => server.child.kill("SIGQUIT"))),
+          Effect.timeout(Duration.seconds(2)),
+          Effect.catchAll(() =>
+            Effect.promise(() => {
+              server.child.kill("SIGQUIT")
+              return server.exited
+            }).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore)),
           Effect.andThen(() => {
             if (options.ephemeral !== true) return
             Fs.rmSync(dataDir, { recursive: true, force: true })

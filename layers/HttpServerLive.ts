@@ -12,7 +12,7 @@ import { NodeServer, traceIdKey } from "./NodeServer.ts"
 type Tracked = Http.IncomingMessage & { [traceIdKey]?: string }
 
 /** Kept from the shutdown budget for closing the pool and stopping the embedded database. */
-const stopReserveMs = 2_000
+const stopReserveMs = 3_000
 
 const tooLarge = JSON.stringify({ code: "PAYLOAD_TOO_LARGE", message: "the body is larger than the server accepts" })
 
