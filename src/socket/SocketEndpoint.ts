@@ -126,10 +126,7 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
         yield* hub.register(connection)
         connection.phase = "open"
         const resume = decoded.right.resume?.lastNotificationId
-        if (connection.endpoint === "notifications") {
-          const summary = yield* notifications.summary(user)
-          const replay = resume === undefined ? undefined : yield* notifications.since(user, resume, 100)
-          connection.lastNotificationId = BigInt(replay?.notifications.at(-1)?.id ?? resume ?? summary.latestId ?? "0")
+        const connected = (extra: Readonly<Record<string, unknown>>) =>
           connection.send(frame("connected", {
             connectionId: connection.connectionId,
             userId: user.userId,
@@ -137,19 +134,21 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
             sessionId: user.sessionId,
             expiresAt: user.expiresAt.toISOString(),
             rooms: [...connection.rooms],
-            ...(replay === undefined ? {} : { recovered: replay.complete })
+            ...extra
           }, id))
+        if (connection.endpoint === "notifications") {
+          const summary = yield* notifications.summary(user)
+          const replay = resume === undefined ? undefined : yield* notifications.since(user, resume, 100)
+          // Live delivery starts above the last replayed id, else above the newest committed one (never above
+          // it: a resume id from the future must not hide what comes next).
+          const latest = BigInt(summary.latestId ?? "0")
+          const replayed = replay?.notifications.at(-1)?.id
+          connection.lastNotificationId = replayed !== undefined ? BigInt(replayed) : resume !== undefined && BigInt(resume) < latest ? BigInt(resume) : latest
+          connected(replay === undefined ? {} : { recovered: replay.complete })
           connection.send(frame("notification:unread_count", { unreadCount: summary.unreadCount }))
           for (const notification of replay?.notifications ?? []) connection.send(frame("notification:new", { notification }))
         } else {
-          connection.send(frame("connected", {
-            connectionId: connection.connectionId,
-            userId: user.userId,
-            organizationId: user.organizationId,
-            sessionId: user.sessionId,
-            expiresAt: user.expiresAt.toISOString(),
-            rooms: [...connection.rooms]
-          }, id))
+          connected({})
         }
         yield* hub.release(connection)
         metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: "CONNECTED" })
