@@ -26,9 +26,7 @@ import { performance } from "node:perf_hooks"
 import * as Url from "node:url"
 import { Worker } from "node:worker_threads"
 import pg from "pg"
-import { DatabaseUrl, PgLive } from "../layers/Database.ts"
-import { AppLive, CoreLive, LoggingLive } from "../layers/Main.ts"
-import { migrate } from "../migrations/Migrate.ts"
+import { MainLive } from "../layers/Main.ts"
 import type { ClientInfo } from "../src/domain/Auth.ts"
 import { Auth } from "../services/Auth.ts"
 import { Directory } from "../services/Directory.ts"
@@ -491,20 +489,19 @@ interface Facts {
   readonly loadBefore: number
 }
 
-const bench = <E>(database: string, databaseLayer: Layer.Layer<SqlClient.SqlClient | DatabaseUrl, E>) =>
+/** The application as `npm start` builds it (MainLive: migrated database, services, HTTP on a free port). */
+const bench = (database: string) =>
   Effect.gen(function* () {
     yield* countRoundTrips
-    const db = yield* Layer.build(databaseLayer)
-    return yield* measureAll(database, db).pipe(Effect.provide(db))
+    log("starting the application (MainLive: migrations, services, HTTP)")
+    const app = yield* Layer.build(MainLive)
+    return yield* measureAll(database, app).pipe(Effect.provide(app))
   })
 
-const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | DatabaseUrl>) =>
+const measureAll = (database: string, core: Context.Context<Layer.Layer.Success<typeof MainLive>>) =>
   Effect.gen(function* () {
-    const sql = SqlClient.SqlClient.pipe(Effect.provide(db))
-    log("migrating")
-    yield* migrate().pipe(Effect.provide(db))
+    const sql = SqlClient.SqlClient.pipe(Effect.provide(core))
     if (config.statements) yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) => sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`))
-    const core = yield* Layer.build(CoreLive.pipe(Layer.provide(Layer.succeedContext(db))))
     const services = Effect.all({ auth: Auth, jwt: Jwt, sessions: Sessions, directory: Directory, sql: SqlClient.SqlClient }).pipe(
       Effect.provide(core)
     )
@@ -658,14 +655,13 @@ const measureAll = (database: string, db: Context.Context<SqlClient.SqlClient | 
       rows.push(rotations)
     }
 
-    // g: the same chains over HTTP: AppLive (its own services, the same pool) and fetch clients in a worker.
+    // g: the same chains over HTTP: the application's own server (MainLive) and fetch clients in a worker.
     if (runs("g")) {
       log(`g: POST /auth/refresh over HTTP, ${config.clients} clients in a worker thread, ${config.refreshSeconds} s`)
       const g = yield* Effect.gen(function* () {
-        const app = yield* Layer.build(AppLive.pipe(Layer.provide(Layer.succeedContext(db))))
-        // Bound to port 0: ask the server that AppLive started where it listens.
-        const server = Context.getOption(app, HttpServer.HttpServer)
-        if (Option.isNone(server)) return yield* Effect.dieMessage("AppLive exposes no HttpServer: cannot find its port")
+        // Bound to port 0: ask the server that MainLive started where it listens.
+        const server = Context.getOption(core, HttpServer.HttpServer)
+        if (Option.isNone(server)) return yield* Effect.dieMessage("MainLive exposes no HttpServer: cannot find its port")
         return yield* httpRotations(`${HttpServer.formatAddress(server.value.address)}/auth/refresh`, chains)
       }).pipe(Effect.scoped)
       rows.push(toRow("g", "`POST /auth/refresh` over HTTP (fetch, keep-alive)", config.clients, g.sample, rotations === undefined ? {} : { ratioTo: rotations }))
@@ -799,6 +795,8 @@ const main = Effect.gen(function* () {
     new Map(
       Object.entries({
         JWT_PRIVATE_KEY: privateKey,
+        JWT_ALGORITHM: "EdDSA",
+        SEED_DEMO: "false",
         REFRESHES_PER_SESSION_PER_MINUTE: String(config.refreshesPerMinute),
         LOG_LEVEL: "warn",
         HOST: "127.0.0.1",
@@ -814,8 +812,9 @@ const main = Effect.gen(function* () {
       : undefined
   )
   if (dataDir !== undefined) postmasterPid = Number(Fs.readFileSync(Path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
-  const databaseLayer = PgLive.pipe(Layer.provideMerge(Layer.succeed(DatabaseUrl, Redacted.make(url))))
-  const { rows, facts } = yield* bench(database, databaseLayer).pipe(Effect.provide(LoggingLive), Effect.withConfigProvider(provider))
+  const { rows, facts } = yield* bench(database).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", url]])).pipe(ConfigProvider.orElse(() => provider)))
+  )
   writeResults(resultsFile, report(rows, facts), log)
 }).pipe(Effect.scoped)
 
