@@ -14,11 +14,11 @@ interface Frame {
   readonly data: unknown
 }
 
-const missing = (server: ServerName, what: string) =>
+const missing = (server: ServerName, what: string, answer: string) =>
   server === "project"
-    ? `the project does not serve ${what} yet (PROTOCOL.md, issue 8). The benchmark drives the project only through that contract; ` +
-      `to measure the two peers alone meanwhile: BENCH_SERVERS=ws,socketio npm run bench -- notifications`
-    : `${server}: ${what} is missing`
+    ? `the project does not serve ${what} yet: ${answer}. The benchmark drives the project only through its contract (PROTOCOL.md, issue 8: ` +
+      `/ws/notifications and POST /notifications); to measure the two peers alone meanwhile: BENCH_SERVERS=ws,socketio npm run bench -- notifications`
+    : `${server}: ${what} is missing: ${answer}`
 
 /** Opens a socket, sends `connect`, and hands every frame to `frames` until closed. */
 const openJson = (server: ServerName, origin: string, token: string, frames: Array<Frame>) =>
@@ -32,7 +32,7 @@ const openJson = (server: ServerName, origin: string, token: string, frames: Arr
         reject(
           new Error(
             response.statusCode === 404
-              ? `${missing(server, "/ws/notifications")}: the WebSocket upgrade of GET /ws/notifications answered 404 ${body.slice(0, 200)}`
+              ? missing(server, "/ws/notifications", `the WebSocket upgrade of GET /ws/notifications answered 404 ${body.slice(0, 200)}`)
               : `${server}: the WebSocket upgrade of GET /ws/notifications answered ${response.statusCode} ${body.slice(0, 200)}`
           )
         )
@@ -107,7 +107,7 @@ export const probe = async (options: {
 
     const anonymous = await fetch(`${origin}/notifications`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ title: "x", body: "x" }) })
     const anonymousText = await anonymous.text()
-    if (anonymous.status === 404) fail(`${missing(server, "POST /notifications")}: it answered 404 ${anonymousText.slice(0, 200)}`)
+    if (anonymous.status === 404) throw new Error(missing(server, "POST /notifications", `it answered 404 ${anonymousText.slice(0, 200)}`))
     if (anonymous.status !== 401) fail(`POST /notifications without a token answered ${anonymous.status} ${anonymousText.slice(0, 200)}, not 401`)
 
     const title = `[probe:${server}:${Date.now()}]`

@@ -123,7 +123,6 @@ export interface ReportConfig {
   readonly concurrency: number
   readonly connectSeconds: number
   readonly connectWarmupMs: number
-  readonly prewarmSeconds: number
   readonly settleSeconds: number
   readonly targetedRate: number
   readonly targetedSeconds: number
@@ -403,8 +402,9 @@ ${problemList}
    own, so an org-wide notification is one emit per recipient, not one \`io.to("org:…")\` emit). Rooms \`org:<id>\` are joined at connect by both.
 3. Before measuring, each server is probed once (\`bench/notifications/Probe.ts\`): \`connected\` with its fields, the unread count equal to
    the database's, \`POST /notifications\` 401 without a token and 2xx \`{ ids }\` as ADMIN, its \`notification:new\` with the contract's fields.
-   Then every server runs connects for ${config.prewarmSeconds} s untimed (\`BENCH_PREWARM_SECONDS\`).
-4. ${config.rounds} round${config.rounds === 1 ? "" : "s"} (\`BENCH_ROUNDS\`); in each, every server in turn (the order rotates by one per round), each doing in order:
+4. ${config.rounds} round${config.rounds === 1 ? "" : "s"} (\`BENCH_ROUNDS\`); in each, every server in turn (the order rotates by one per round). A server starts
+   each of its turns as a fresh process (stopped with SIGTERM, started again, \`GET /readyz\` or \`/healthz\` 200): no garbage or cache of the
+   previous turn blurs its memory readings. Then, in order:
    - **Idle connections**: RSS (\`/proc/<pid>/status\` VmRSS) and \`nodejs_heap_size_used_bytes\` from \`GET /metrics\` (prom-client's
      default metric in the project; the peers serve the same figure, \`process.memoryUsage().heapUsed\`) after ${config.settleSeconds} s of quiet
      (\`BENCH_SETTLE_SECONDS\`); then ${fmtInt(config.connectionsLow)} sockets opened and handshaken (\`BENCH_CONNECTIONS_LOW\`), quiet, read again; then up to
@@ -413,14 +413,15 @@ ${problemList}
      ${fmtInt(config.connectionsLow)} to ${fmtInt(config.connections)} leaves out one-off growth.
    - **Fan-out**, with all ${fmtInt(config.connections)} sockets open: ${config.burstsSmall} org-wide notifications to the ${fmtInt(config.fanoutSmall)}-user organization, then
      ${config.burstsLarge} to the ${fmtInt(config.fanoutLarge)}-user one (\`POST /notifications\` without \`userId\`, as its ADMIN; \`BENCH_FANOUTS_SMALL\`, \`BENCH_FANOUTS_LARGE\`),
-     one at a time: the next is sent once every socket has its frame (or after 10 s), and 100 ms more. Latency per frame: its arrival in the
+     one at a time: the next is sent once every socket has its frame (or after 10 s), and 100 ms more; one more before each series warms
+     the path up and is not counted. Latency per frame: its arrival in the
      load generator (wall clock, \`performance.timeOrigin + performance.now()\`) minus ${facts.commitTimestamps ? "the commit time of the notification's transaction (`pg_xact_commit_timestamp(xmin)` of its row; same machine, same clock)" : "the time the POST was sent"}.
      The time from the POST being sent is listed too (it adds the insert of the rows).
    - **Targeted**: \`POST /notifications\` with the \`userId\` of a random user of the ${fmtInt(config.targetedUsers)}-user organization (all connected), open loop at
      ${fmtInt(config.targetedRate)}/s for ${config.targetedSeconds} s (\`BENCH_TARGETED_RATE\`, \`BENCH_TARGETED_SECONDS\`; ${config.writerConnections} keep-alive connections). The title
      carries the send time; latency = arrival − send time (the target), and arrival − commit time beside it.
    - **Connects/s**: ${config.concurrency} closed loops across the load generators, each: open a socket, \`connect\` with a fresh token for a session
-     that server has not seen for minutes (no cache helps), wait for \`connected\` and \`notification:unread_count\`, close, next.
+     that server has not seen (no cache helps), wait for \`connected\` and \`notification:unread_count\`, close, next.
      ${config.connectWarmupMs / 1000} s warm-up, ${config.connectSeconds} s measured (\`BENCH_CONNECT_SECONDS\`); connects/s = handshakes completed in the window / its length.
      CPU of the server, of PostgreSQL${facts.postgresCpuKnown ? "" : " (unknown for an external server)"} and of the load generators is read from \`/proc\` at the window's edges.
 5. Load generators (\`bench/notifications/load.ts\`): the project and bare ws are driven with a \`ws\` client speaking the JSON protocol,

@@ -155,13 +155,9 @@ const connectSocketIo = (origin: string, token: string): Promise<Held> =>
       stage = 2
       settled = true
       clearTimeout(timer)
-      resolve({
-        close: () => {
-          socket.disconnect()
-          resolveClosed()
-        },
-        closed
-      })
+      // Closed once the engine's transport is: the server has seen the socket go.
+      socket.io.once("close", () => resolveClosed())
+      resolve({ close: () => socket.disconnect(), closed })
     })
     socket.on("notification:new", (data: { notification?: { title?: unknown } }) => {
       receivedTimes.push(wallNow())
