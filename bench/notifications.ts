@@ -419,8 +419,25 @@ const main = Effect.gen(function* () {
       return result
     })
 
+  /**
+   * Waits until the server has gone quiet (under 10 % of a core for half a second; at most 30 s): the work a phase leaves behind
+   * (closing 18,000 sockets, a delivery backlog) must not land in the next phase's figures.
+   */
+  const quiet = (server: ServerName) =>
+    Effect.promise(async () => {
+      const pid = children[server].pid
+      const deadline = performance.now() + 30_000
+      for (;;) {
+        const before = processCpuMs(pid)
+        await sleep(500)
+        const used = processCpuMs(pid) - before
+        if (!(used > 50) || performance.now() > deadline) return
+      }
+    })
+
   const memory = (server: ServerName) =>
     Effect.gen(function* () {
+      yield* quiet(server)
       if (config.settleSeconds > 0) yield* Effect.sleep(`${config.settleSeconds} seconds`)
       yield* ensureRunning(server)
       const heap = yield* Effect.promise(() => heapBytes(origins[server]))
@@ -457,14 +474,17 @@ const main = Effect.gen(function* () {
     })
   )
 
-  const waitForDeliveries = (prefix: string, expected: number) =>
-    Effect.promise(async () => {
+  /** Frames of `notification:new` received since the last collect, all load generators together. */
+  const received = Effect.promise(() => askLoaders(() => ({ type: "progress" }))).pipe(
+    Effect.map((replies) => replies.reduce((t, r) => t + expect(r, "progress").count, 0))
+  )
+  const waitForDeliveries = (expected: number) =>
+    Effect.gen(function* () {
       const deadline = performance.now() + config.deliveryTimeoutMs
       for (;;) {
-        const replies = await askLoaders(() => ({ type: "progress", prefix }))
-        const count = replies.reduce((t, r) => t + expect(r, "progress").count, 0)
+        const count = yield* received
         if (count >= expected || performance.now() > deadline) return count
-        await sleep(20)
+        yield* Effect.sleep("20 millis")
       }
     })
 
@@ -489,6 +509,7 @@ const main = Effect.gen(function* () {
       for (let seq = 0; seq <= bursts; seq++) {
         yield* ensureRunning(server)
         const title = seq === 0 ? `[warmup:${server}:${size}:r${round + 1}]` : `[fanout:${server}:${size}:r${round + 1}:${seq}]`
+        const before = yield* received
         const reply = expect(
           yield* Effect.promise(() => askWriter({ type: "post", origin: origins[server], token: adminToken, body: { title, body: "org-wide notification from bench/notifications" } })),
           "post"
@@ -504,7 +525,8 @@ const main = Effect.gen(function* () {
           log(`fan-out ${server} ${size}: POST /notifications answered ${reply.status} ${reply.body.slice(0, 200)}`)
           continue
         }
-        yield* waitForDeliveries(title, org.members.length)
+        const got = yield* waitForDeliveries(before + org.members.length)
+        if (process.env.BENCH_DEBUG) log(`debug ${title}: before ${before}, now ${got}, rows ${ids.length}`)
         yield* Effect.sleep("100 millis")
       }
       return sent
@@ -531,7 +553,7 @@ const main = Effect.gen(function* () {
         "targeted"
       )
       const after = { server: processCpuMs(children[server].pid), postgres: postgresCpuMs(postmasterPid) }
-      yield* waitForDeliveries(prefix, reply.ok)
+      yield* waitForDeliveries(reply.ok)
       return { reply, cpu: { server: after.server - before.server, postgres: after.postgres - before.postgres }, prefix }
     })
 
@@ -659,7 +681,7 @@ const main = Effect.gen(function* () {
       if (sockets) {
         const closed = yield* Effect.promise(() => askLoaders(() => ({ type: "closeAll" })))
         if (closed.some((r) => expect(r, "closeAll").open !== 0)) log(`${server}: some sockets did not finish closing within 10 s`)
-        yield* Effect.sleep("1 second")
+        yield* quiet(server)
       }
       const connect = wants("connects") ? yield* connectPhase(server, round) : undefined
       const result: RoundResult = {

@@ -46,8 +46,8 @@ export type LoaderRequest =
     readonly credentials: ReadonlyArray<Credential>
     readonly concurrency: number
   }
-  /** How many `notification:new` frames whose title starts with `prefix` arrived since the last `collect`. */
-  | { readonly type: "progress"; readonly id: number; readonly prefix: string }
+  /** How many `notification:new` frames arrived since the last `collect` (a counter: no scan while frames arrive). */
+  | { readonly type: "progress"; readonly id: number }
   /** Every `notification:new` frame received since the last `collect`, grouped by title; then forgets them. */
   | { readonly type: "collect"; readonly id: number }
   /** Closes every socket opened by `open`. */

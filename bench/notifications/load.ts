@@ -271,13 +271,7 @@ const collect = (id: number): LoaderReply => {
   }
 }
 
-const progress = (id: number, prefix: string): LoaderReply => {
-  let count = 0
-  for (const raw of receivedRaw) {
-    if (typeof raw === "string" ? raw.startsWith(prefix) : raw.indexOf(prefix) !== -1) count++
-  }
-  return { type: "progress", id, count }
-}
+const progress = (id: number): LoaderReply => ({ type: "progress", id, count: receivedTimes.length })
 
 const closeAll = async (id: number): Promise<LoaderReply> => {
   const all = held.splice(0)
@@ -301,7 +295,7 @@ const handle = (request: LoaderRequest): Promise<LoaderReply> | LoaderReply => {
     case "open":
       return openAll(request)
     case "progress":
-      return progress(request.id, request.prefix)
+      return progress(request.id)
     case "collect":
       return collect(request.id)
     case "closeAll":
