@@ -420,18 +420,19 @@ const main = Effect.gen(function* () {
     })
 
   /**
-   * Waits until the server has gone quiet (under 10 % of a core for half a second; at most 30 s): the work a phase leaves behind
+   * Waits until the server and the load generators have gone quiet (each under 10 % of a core for half a second; at most 30 s): the work a phase leaves behind
    * (closing 18,000 sockets, a delivery backlog) must not land in the next phase's figures.
    */
   const quiet = (server: ServerName) =>
     Effect.promise(async () => {
-      const pid = children[server].pid
+      // The server and each load generator (closing 9,000 Socket.IO clients takes a while after `disconnect()` returns).
+      const pids = [children[server].pid, ...loaderChildren.map((c) => c.pid)]
       const deadline = performance.now() + 30_000
       for (;;) {
-        const before = processCpuMs(pid)
+        const before = pids.map(processCpuMs)
         await sleep(500)
-        const used = processCpuMs(pid) - before
-        if (!(used > 50) || performance.now() > deadline) return
+        const busy = pids.some((pid, i) => processCpuMs(pid) - before[i]! > 50)
+        if (!busy || performance.now() > deadline) return
       }
     })
 
@@ -525,8 +526,7 @@ const main = Effect.gen(function* () {
           log(`fan-out ${server} ${size}: POST /notifications answered ${reply.status} ${reply.body.slice(0, 200)}`)
           continue
         }
-        const got = yield* waitForDeliveries(before + org.members.length)
-        if (process.env.BENCH_DEBUG) log(`debug ${title}: before ${before}, now ${got}, rows ${ids.length}`)
+        yield* waitForDeliveries(before + org.members.length)
         yield* Effect.sleep("100 millis")
       }
       return sent
@@ -634,6 +634,7 @@ const main = Effect.gen(function* () {
         if (committedAt !== undefined) fromCommit.push(firstFrame - committedAt)
       }
       const result: TargetedResult = {
+        planned: targeted.reply.planned,
         sent: targeted.reply.sent,
         ok: targeted.reply.ok,
         statuses: targeted.reply.statuses,

@@ -141,6 +141,8 @@ export type WriterReply =
     /** Latest a request went out after its scheduled time (ms): the writer keeping its rate. */
     readonly maxLagMs: number
     readonly seconds: number
+    /** Requests the schedule called for; more than `sent` when the writer stopped with 5 s worth of requests unanswered. */
+    readonly planned: number
   }
   | { readonly type: "error"; readonly id: number; readonly message: string }
 

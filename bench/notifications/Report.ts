@@ -37,6 +37,7 @@ export interface Burst {
 }
 
 export interface TargetedResult {
+  readonly planned: number
   readonly sent: number
   readonly ok: number
   readonly statuses: Readonly<Record<string, number>>
@@ -280,7 +281,8 @@ export const report = (results: ReadonlyArray<RoundResult>, config: ReportConfig
         const all = sortNumbers(targeteds(s).flatMap((t) => t.postLatencies))
         return `${fmtMs(quantile(all, 0.5))} / ${fmtMs(quantile(all, 0.99))}`
       }),
-      row("targeted: POSTs 2xx / sent; delivered", (s) => `${fmtInt(sum(targeteds(s).map((t) => t.ok)))} / ${fmtInt(sum(targeteds(s).map((t) => t.sent)))}; ${fmtInt(sum(targeteds(s).map((t) => t.received)))}`),
+      row("targeted: POSTs 2xx / sent / planned; delivered", (s) =>
+        `${fmtInt(sum(targeteds(s).map((t) => t.ok)))} / ${fmtInt(sum(targeteds(s).map((t) => t.sent)))} / ${fmtInt(sum(targeteds(s).map((t) => t.planned)))}; ${fmtInt(sum(targeteds(s).map((t) => t.received)))}`),
       row("targeted: server CPU ms / notification; PostgreSQL", (s) =>
         `${fmtMs(sum(targeteds(s).map((t) => t.serverCpuMs)) / sum(targeteds(s).map((t) => t.ok)))}; ${fmtMs(sum(targeteds(s).map((t) => t.postgresCpuMs)) / sum(targeteds(s).map((t) => t.ok)))}`)
     )
@@ -336,6 +338,9 @@ ${facts.ceiling.map((c) => `| ${c.when} | ${fmtInt(c.perSecond)} | ${fmtMs(c.p50
     const bad = [...(r.fanout?.small ?? []), ...(r.fanout?.large ?? [])].filter((b) => b.status < 200 || b.status >= 300 || b.frames !== b.expected || b.sockets !== b.expected)
     for (const b of bad) lines.push(`- round ${r.round + 1}, ${labels[r.server]}, fan-out: POST ${b.status}, ${b.rows} rows, ${b.frames} frames on ${b.sockets} sockets, ${b.expected} expected`)
     const t = r.targeted
+    if (t !== undefined && t.sent < t.planned) {
+      lines.push(`- round ${r.round + 1}, ${labels[r.server]}, targeted: the writer stopped after ${t.sent} of ${t.planned} POSTs, with ${fmtInt(config.targetedRate * 5)} (5 s) unanswered: the rate was not sustained`)
+    }
     if (t !== undefined && (t.received !== t.ok || t.frames !== t.received)) {
       lines.push(`- round ${r.round + 1}, ${labels[r.server]}, targeted: ${t.ok} created, ${t.received} delivered, ${t.frames} frames`)
     }
@@ -406,8 +411,8 @@ ${problemList}
    each of its turns as a fresh process (stopped with SIGTERM, started again, \`GET /readyz\` or \`/healthz\` 200): no garbage or cache of the
    previous turn blurs its memory readings. Then, in order:
    - **Idle connections**: RSS (\`/proc/<pid>/status\` VmRSS) and \`nodejs_heap_size_used_bytes\` from \`GET /metrics\` (prom-client's
-     default metric in the project; the peers serve the same figure, \`process.memoryUsage().heapUsed\`) after ${config.settleSeconds} s of quiet
-     (\`BENCH_SETTLE_SECONDS\`); then ${fmtInt(config.connectionsLow)} sockets opened and handshaken (\`BENCH_CONNECTIONS_LOW\`), quiet, read again; then up to
+     default metric in the project; the peers serve the same figure, \`process.memoryUsage().heapUsed\`) once the server and the load generators are quiet (each under 10 %
+     of a core for half a second) and ${config.settleSeconds} s more (\`BENCH_SETTLE_SECONDS\`); then ${fmtInt(config.connectionsLow)} sockets opened and handshaken (\`BENCH_CONNECTIONS_LOW\`), quiet, read again; then up to
      ${fmtInt(config.connections)} (\`BENCH_CONNECTIONS\`), quiet, read again. Per connection = (after − before) / sockets open. No GC is forced
      (the project cannot be asked to), so a figure includes whatever garbage is left after the quiet period; the marginal RSS from
      ${fmtInt(config.connectionsLow)} to ${fmtInt(config.connections)} leaves out one-off growth.
@@ -419,8 +424,9 @@ ${problemList}
      The time from the POST being sent is listed too (it adds the insert of the rows).
    - **Targeted**: \`POST /notifications\` with the \`userId\` of a random user of the ${fmtInt(config.targetedUsers)}-user organization (all connected), open loop at
      ${fmtInt(config.targetedRate)}/s for ${config.targetedSeconds} s (\`BENCH_TARGETED_RATE\`, \`BENCH_TARGETED_SECONDS\`; ${config.writerConnections} keep-alive connections). The title
-     carries the send time; latency = arrival − send time (the target), and arrival − commit time beside it.
-   - **Connects/s**: ${config.concurrency} closed loops across the load generators, each: open a socket, \`connect\` with a fresh token for a session
+     carries the send time; latency = arrival − send time (the target), and arrival − commit time beside it. A server that falls 5 s behind
+     (that many POSTs unanswered) gets no more: the rate was not sustained, and the phase stays bounded in time.
+   - **Connects/s**, once the server and the load generators are quiet again after the sockets were closed: ${config.concurrency} closed loops across the load generators, each: open a socket, \`connect\` with a fresh token for a session
      that server has not seen (no cache helps), wait for \`connected\` and \`notification:unread_count\`, close, next.
      ${config.connectWarmupMs / 1000} s warm-up, ${config.connectSeconds} s measured (\`BENCH_CONNECT_SECONDS\`); connects/s = handshakes completed in the window / its length.
      CPU of the server, of PostgreSQL${facts.postgresCpuKnown ? "" : " (unknown for an external server)"} and of the load generators is read from \`/proc\` at the window's edges.
