@@ -44,11 +44,13 @@ export const start = (
     readonly echo: (line: string) => void
     /** Extra node options before the script, e.g. --cpu-prof. */
     readonly nodeArgs?: ReadonlyArray<string>
+    /** Arguments after the script. */
+    readonly args?: ReadonlyArray<string>
   }
 ) =>
   Effect.acquireRelease(
     Effect.sync((): Child => {
-      const child = ChildProcess.spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script], {
+      const child = ChildProcess.spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script, ...(options.args ?? [])], {
         cwd: options.cwd,
         env: options.env,
         stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"]
