@@ -29,6 +29,10 @@ export const toNotification = (row: NotificationRow): Notification => ({
   readAt: row.readAt === null ? null : row.readAt.toISOString()
 })
 
+/**
+ * The id goes out as text (a bigint does not fit a JSON number). Every ORDER BY names the table's column
+ * (`notifications.id`): a bare `id` would sort by this text output column, so 999 after 1000.
+ */
 const columns = (sql: SqlClient.SqlClient) =>
   sql`id::text AS id, user_id AS "userId", type, title, body, entity_type AS "entityType", entity_id::text AS "entityId",
       created_at AS "createdAt", read_at AS "readAt"`
@@ -75,14 +79,14 @@ export const makeNotificationRepository = Effect.gen(function* () {
         SELECT ${columns(sql)} FROM notifications
          WHERE user_id = ${userId} AND organization_id = ${organizationId}
            ${before === undefined ? sql`` : sql`AND id < ${before}::bigint`}
-         ORDER BY id DESC LIMIT ${limit + 1}`),
+         ORDER BY notifications.id DESC LIMIT ${limit + 1}`),
 
     /** A user's notifications after an id, oldest first. */
     after: (userId: UserId, organizationId: OrganizationId, afterId: string, limit: number) =>
       select(sql`
         SELECT ${columns(sql)} FROM notifications
          WHERE user_id = ${userId} AND organization_id = ${organizationId} AND id > ${afterId}::bigint
-         ORDER BY id ASC LIMIT ${limit}`),
+         ORDER BY notifications.id ASC LIMIT ${limit}`),
 
     /** The rows of these ids that belong to these users (those connected here), oldest first. */
     forUsers: (ids: ReadonlyArray<string>, userIds: ReadonlyArray<string>) =>
@@ -91,7 +95,7 @@ export const makeNotificationRepository = Effect.gen(function* () {
         : select(sql`
             SELECT ${columns(sql)} FROM notifications
              WHERE id = ANY(${ids}::bigint[]) AND user_id = ANY(${userIds}::uuid[])
-             ORDER BY id ASC`),
+             ORDER BY notifications.id ASC`),
 
     /** For each of these users, the notifications after the lowest id given, oldest first (re-sync after a gap). */
     afterForUsers: (afterByUser: ReadonlyMap<string, string>, limitPerUser: number) =>
@@ -105,7 +109,7 @@ export const makeNotificationRepository = Effect.gen(function* () {
                   ON n.user_id = c.user_id AND n.id > c.after_id
             ) ranked
              WHERE rank <= ${limitPerUser}
-             ORDER BY id ASC`),
+             ORDER BY ranked.id ASC`),
 
     /** Unread counts of these users (a user with none is absent). */
     unreadCounts: (userIds: ReadonlyArray<string>) =>

@@ -5,6 +5,7 @@ import hot_sessions from "./0003_hot_sessions.ts"
 import refresh_leeway from "./0004_refresh_leeway.ts"
 import login_limits from "./0005_login_limits.ts"
 import admin_changes from "./0006_admin_changes.ts"
+import case_notes from "./0007_case_notes.ts"
 
 /** Every migration, by `<id>_<name>`; ids only grow. */
 const record = {
@@ -13,7 +14,8 @@ const record = {
   "0003_hot_sessions": hot_sessions,
   "0004_refresh_leeway": refresh_leeway,
   "0005_login_limits": login_limits,
-  "0006_admin_changes": admin_changes
+  "0006_admin_changes": admin_changes,
+  "0007_case_notes": case_notes
 }
 
 export const loader = Migrator.fromRecord(record)
