@@ -68,9 +68,15 @@ export const EventBusLive = Layer.scoped(
       Effect.gen(function* () {
         const client = new pg.Client({ connectionString: Redacted.value(url), application_name: "casecore-listener" })
         const lost = yield* Deferred.make<never, Error>()
+        // Events heard before Resync is queued wait for it: a subscriber that got one of them first would
+        // take it as the newest it has (the hub re-syncs above the last id delivered) and skip the gap.
+        let early: Array<BusMessage> | undefined = []
         client.on("notification", (message) => {
           const event = decode(message.payload ?? "")
-          if (Option.isSome(event)) return void offer({ _tag: "Event", event: event.value })
+          if (Option.isSome(event)) {
+            const busMessage: BusMessage = { _tag: "Event", event: event.value }
+            return void (early === undefined ? offer(busMessage) : early.push(busMessage))
+          }
           metrics.undecodablePayloads.inc({})
           Effect.runFork(Effect.logDebug("undecodable event payload ignored", { bytes: message.payload?.length ?? 0 }))
         })
@@ -87,6 +93,8 @@ export const EventBusLive = Layer.scoped(
         connected = true
         metrics.listenerConnected.set({}, 1)
         offer(resync)
+        for (const message of early) offer(message)
+        early = undefined
         if (!(yield* Deferred.succeed(firstConnect, undefined))) metrics.listenerReconnects.inc({})
         yield* Effect.logDebug("listener connected")
         return yield* Deferred.await(lost)

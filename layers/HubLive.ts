@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Chunk, Clock, Deferred, Effect, Layer, Queue, Stream } from "effect"
+import { Chunk, Clock, Deferred, Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"
 import type { AuthenticatedUser } from "../src/domain/Auth.ts"
 import type { BusEvent, BusMessage } from "../src/domain/Events.ts"
 import type { Notification } from "../src/domain/Notification.ts"
@@ -179,7 +179,15 @@ export const HubLive = Layer.scoped(
           yield* message._tag === "Resync" ? resync : event(message.event)
         }
         yield* flush
-      }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("hub: a batch of events failed; peers re-sync at the next gap", cause)))
+      }).pipe(
+        // What the batch would have delivered is in the tables: a re-sync delivers it, retried until the
+        // database answers (events queue meanwhile; a subscriber that overflows hears Resync anyway).
+        Effect.catchAllCause((cause) =>
+          Effect.zipRight(
+            Effect.logWarning("hub: a batch of events failed; re-syncing every peer from the tables", cause),
+            resync.pipe(Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))))
+          ))
+      )
 
     // Serve once subscribed (the stream's first message is its Resync).
     const subscribed = yield* Deferred.make<void>()

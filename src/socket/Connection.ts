@@ -76,12 +76,15 @@ export class Connection implements Peer {
     this.ws.send(bytes, { binary: false })
   }
 
-  /** The error frame of the code (unless the client cannot read it), then the close with the code's close code. */
-  close(code: ErrorCode, message: string = closeMessages[code] ?? code, id?: string | number) {
+  /**
+   * The error frame of the code (unless the client cannot read it), then the close with the code's close code
+   * (or `closeCode` where PROTOCOL gives one case of a code its own: FORBIDDEN on auth:refresh is 4403).
+   */
+  close(code: ErrorCode, message: string = closeMessages[code] ?? code, id?: string | number, closeCode = closeCodeOf(code)) {
     if (this.phase === "closed") return
     if (code !== "SLOW_CONSUMER") this.ws.send(errorFrame(code, message, id), { binary: false })
     this.phase = "closed"
-    this.ws.close(closeCodeOf(code), code)
+    this.ws.close(closeCode, code)
     // A peer that does not finish the close handshake is dropped.
     setTimeout(() => this.ws.terminate(), 5_000).unref()
   }

@@ -85,16 +85,16 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
     }
 
     /** A failure of the handshake or of a refresh: the code's close (4401 for auth, 1013 when the database is down). */
-    const closeOn = (connection: Connection, cause: Cause.Cause<AuthError>) => {
+    const closeOn = (connection: Connection, cause: Cause.Cause<AuthError>, id: string | number | undefined) => {
       const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure)) return connection.close(failure.value.code, failure.value.message)
+      if (Option.isSome(failure)) return connection.close(failure.value.code, failure.value.message, id)
       if (isUnavailable(Cause.squash(cause))) {
-        connection.send(errorFrame("UNAVAILABLE", "the service is unavailable; retry shortly"))
+        connection.send(errorFrame("UNAVAILABLE", "the service is unavailable; retry shortly", id))
         connection.phase = "closed"
         return connection.ws.close(1013, "UNAVAILABLE")
       }
       runFork(Effect.logError("socket handshake failed", cause))
-      connection.close("INTERNAL", "internal error")
+      connection.close("INTERNAL", "internal error", id)
     }
 
     const handshake = (connection: Connection, data: unknown, id: string | number | undefined) =>
@@ -117,12 +117,11 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
         if (Exit.isFailure(verified)) {
           const code = Option.match(Cause.failureOption(verified.cause), { onNone: () => "INTERNAL", onSome: (error) => error.code })
           metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: code })
-          return closeOn(connection, verified.cause)
+          return closeOn(connection, verified.cause, id)
         }
         if (closed(connection)) return
         const user = verified.value
         connection.user = user
-        schedule(connection, user.expiresAt)
         yield* hub.register(connection)
         connection.phase = "open"
         const resume = decoded.right.resume?.lastNotificationId
@@ -152,8 +151,10 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
         }
         yield* hub.release(connection)
         metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: "CONNECTED" })
-        // A token that expired inside the grace window: refresh now.
-        if (user.expiresAt.getTime() - refreshNoticeMs <= nowMs()) refreshNeeded(connection)
+        // Deadlines start after `connected` (the scheduler must not send auth:refresh-needed first); a token
+        // already inside its notice window (or expired inside the grace window) hears it now, once.
+        schedule(connection, user.expiresAt)
+        if (connection.refreshNeededAt <= nowMs()) refreshNeeded(connection)
       })
 
     /** `auth:refresh`: a new token of the same user and session, or `{}` to have one minted until refreshBy. */
@@ -241,7 +242,7 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
               if (Option.isSome(failure)) {
                 const error = failure.value
                 // auth:refresh with another user's or session's token closes 4403; a refresh refused for the session closes 4401.
-                if (event === "auth:refresh" && error instanceof ForbiddenError) return connection.close("FORBIDDEN", error.message, id)
+                if (event === "auth:refresh" && error instanceof ForbiddenError) return connection.close("FORBIDDEN", error.message, id, 4403)
                 if (event === "auth:refresh" && error instanceof AuthError) return connection.close(error.code, error.message, id)
                 return refuse(connection, error.code, error.message, id)
               }
