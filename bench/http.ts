@@ -45,7 +45,7 @@ const config = {
   users: intFromEnv("BENCH_USERS", 2_000, 1),
   sessionsPerUser: intFromEnv("BENCH_SESSIONS_PER_USER", 5, 1),
   poolMax: intFromEnv("DB_POOL_MAX", 10, 1),
-  alg: Jwt.parseAlgorithm("BENCH_JWT_ALG", process.env.BENCH_JWT_ALG, "EdDSA"),
+  alg: Jwt.parseAlgorithm("BENCH_JWT_ALG", process.env.BENCH_JWT_ALG, "ES256"),
   scenarios: (() => {
     const raw = process.env.BENCH_SCENARIOS
     if (raw === undefined || raw.trim() === "") return scenarios
