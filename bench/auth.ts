@@ -139,11 +139,31 @@ class Recorder {
 /** The embedded server's postmaster, whose processes' CPU time /proc shows (Linux); unknown for an external server. */
 let postmasterPid: number | undefined
 
+const clockTicks = (() => {
+  try {
+    return Number(ChildProcess.execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
 /**
  * CPU time (ms) of the postmaster and its children (backends, WAL writer, …), or NaN; the postmaster's
  * cutime + cstime keep the time of a backend that ended within the phase (bench/http/Proc.ts).
  */
 const postgresCpuMs = () => postgresCpuOf(postmasterPid)
+
+/** CPU time (ms) of this process's main thread alone (/proc/self/task/<pid>, Linux; NaN elsewhere): the JavaScript thread. */
+const mainThreadCpuMs = () => {
+  if (process.platform !== "linux") return Number.NaN
+  try {
+    const stat = Fs.readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1000
+  } catch {
+    return Number.NaN
+  }
+}
 
 const nodeCpuMs = () => {
   const usage = process.cpuUsage()
@@ -195,6 +215,8 @@ interface Sample {
   seconds: number
   /** CPU time of this process (all threads: the application and the in-process drivers) and of PostgreSQL (ms). */
   nodeCpuMs: number
+  /** Of which the main thread (JavaScript); the rest is libuv's pool (Argon2, WebCrypto), GC helpers and the like. */
+  mainCpuMs: number
   postgresCpuMs: number
   roundTrips: number
   walBytes: number
@@ -254,7 +276,7 @@ const mergeStatements = (into: ReadonlyArray<StatementStats> | undefined, add: R
   return [...byQuery.values()].sort((x, y) => y.execMs + y.planMs - (x.execMs + x.planMs)).slice(0, 15)
 }
 
-const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, postgresCpuMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
+const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, mainCpuMs: 0, postgresCpuMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
 
 /** Diagnostics around one measured phase: WAL, round trips, CPU of this process and PostgreSQL, event loop. */
 const phaseProbe = (sample: Sample | undefined, statements: boolean) =>
@@ -263,12 +285,13 @@ const phaseProbe = (sample: Sample | undefined, statements: boolean) =>
     if (statements) yield* statementsReset
     const walBefore = yield* walPosition
     const tripsBefore = roundTrips
-    const cpuBefore = { node: nodeCpuMs(), postgres: postgresCpuMs() }
+    const cpuBefore = { node: nodeCpuMs(), main: mainThreadCpuMs(), postgres: postgresCpuMs() }
     const elu = performance.eventLoopUtilization()
     return () =>
       Effect.gen(function* () {
         const busy = performance.eventLoopUtilization(elu)
         sample.nodeCpuMs += nodeCpuMs() - cpuBefore.node
+        sample.mainCpuMs += mainThreadCpuMs() - cpuBefore.main
         sample.postgresCpuMs += postgresCpuMs() - cpuBefore.postgres
         sample.roundTrips += roundTrips - tripsBefore
         sample.walBytes += (yield* walPosition) - walBefore
@@ -445,6 +468,7 @@ interface Row {
   readonly roundTripsPerOp: number
   readonly walBytesPerOp: number
   readonly nodeCpuPerOp: number
+  readonly mainCpuPerOp: number
   readonly postgresCpuPerOp: number
   /** Share of wall time this process's event loop was busy during the measured phases. */
   readonly busy: number
@@ -483,6 +507,7 @@ const toRow = (id: string, item: string, clients: number, sample: Sample, ratioT
     roundTripsPerOp: ops === 0 ? 0 : sample.roundTrips / ops,
     walBytesPerOp: ops === 0 ? 0 : sample.walBytes / ops,
     nodeCpuPerOp: sample.nodeCpuMs / ops,
+    mainCpuPerOp: sample.mainCpuMs / ops,
     postgresCpuPerOp: sample.postgresCpuMs / ops,
     busy: sample.seconds === 0 ? 0 : sample.busyMs / (sample.seconds * 1000),
     rounds: sample.rounds,
@@ -733,7 +758,9 @@ const fmtLoad = (load: ReadonlyArray<number>) => load.map((value) => value.toFix
 const perOpComparison = (subject: Row, reference: Row) => {
   const delta = (x: number, y: number) => `${x >= y ? "+" : "−"}${fmtLatency(Math.abs(x - y))}`
   const parts = [
-    `Node CPU ${fmtLatency(subject.nodeCpuPerOp)} vs ${fmtLatency(reference.nodeCpuPerOp)} (${delta(subject.nodeCpuPerOp, reference.nodeCpuPerOp)})`
+    `Node CPU ${fmtLatency(subject.nodeCpuPerOp)} vs ${fmtLatency(reference.nodeCpuPerOp)} (${delta(subject.nodeCpuPerOp, reference.nodeCpuPerOp)}; ` +
+    `main thread ${fmtLatency(subject.mainCpuPerOp)} vs ${fmtLatency(reference.mainCpuPerOp)}, other threads ` +
+    `${fmtLatency(subject.nodeCpuPerOp - subject.mainCpuPerOp)} vs ${fmtLatency(reference.nodeCpuPerOp - reference.mainCpuPerOp)})`
   ]
   if (!Number.isNaN(subject.postgresCpuPerOp) && (subject.postgresCpuPerOp > 0 || reference.postgresCpuPerOp > 0)) {
     parts.push(`PostgreSQL CPU ${fmtLatency(subject.postgresCpuPerOp)} vs ${fmtLatency(reference.postgresCpuPerOp)}`)
@@ -766,14 +793,14 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
       )
       .join("\n")
   const diagnostics =
-    "| | measured | ops/s per phase (round order) | mean | DB round trips / op | WAL bytes / op | CPU / op: this process (all threads) | " +
+    "| | measured | ops/s per phase (round order) | mean | DB round trips / op | WAL bytes / op | CPU / op: this process (all threads) | of which the main thread | " +
     `CPU / op: PostgreSQL | CPU / op: HTTP client process | CPU ceiling on ${cores} cores | main event loop busy |\n` +
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
     rows
       .map(
         (r) =>
           `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${fmtLatency(r.mean)} | ${r.roundTripsPerOp.toFixed(2)} | ` +
-          `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
+          `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.mainCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
           `${r.clientCpuPerOp === undefined ? "" : `${fmtLatency(r.clientCpuPerOp)} (its loop ${((r.clientBusy ?? 0) * 100).toFixed(0)} % busy)`} | ` +
           `${fmtRate(ceiling(r, cores))}/s | ${(r.busy * 100).toFixed(0)} % |`
       )
