@@ -9,8 +9,8 @@
  *   npm run bench -- auth            (or: npx tsx bench/auth.ts)
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
- * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_ROUNDS (5), BENCH_VERIFY_SECONDS (3),
- * BENCH_LOGIN_SECONDS (8), BENCH_REFRESH_SECONDS (10) (measured time per variant, all rounds together),
+ * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_ROUNDS (6), BENCH_VERIFY_SECONDS (4),
+ * BENCH_LOGIN_SECONDS (15), BENCH_REFRESH_SECONDS (15) (measured time per variant, all rounds together),
  * BENCH_TOKENS (32000 fresh access tokens signed up front), BENCH_ONLY (items to run, e.g. "f" or "a,c";
  * unset: all), BENCH_PG_STATEMENTS=1 (load pg_stat_statements and report the server time per statement
  * of the login and rotation items; embedded server, or an external one that preloads it).
@@ -47,10 +47,10 @@ import { benchDatabase, intFromEnv, machineLine, runBenchmark, writeResults } fr
 const config = {
   clients: intFromEnv("BENCH_CLIENTS", 20, 1),
   loginClients: intFromEnv("BENCH_LOGIN_CLIENTS", 4, 1),
-  rounds: intFromEnv("BENCH_ROUNDS", 5, 1),
-  verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 3, 1),
-  loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 8, 1),
-  refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 10, 1),
+  rounds: intFromEnv("BENCH_ROUNDS", 6, 1),
+  verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 4, 1),
+  loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 15, 1),
+  refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 15, 1),
   tokens: intFromEnv("BENCH_TOKENS", 32_000, 100),
   statements: process.env.BENCH_PG_STATEMENTS === "1",
   /** Items to run, e.g. "f" or "a,c,f0,f" (a group runs when any of its ids is named; "g" names g1 and g2); unset: all. */
@@ -165,6 +165,18 @@ const mainThreadCpuMs = () => {
   }
 }
 
+/** Busy time of the whole machine (ms, all CPUs: /proc/stat user + nice + system + irq + softirq + steal), and steal alone; NaN elsewhere. */
+const machineCpuMs = () => {
+  if (process.platform !== "linux") return { busy: Number.NaN, steal: Number.NaN }
+  try {
+    const [, ...ticks] = Fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number)
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks
+    return { busy: ((user + nice + system + irq + softirq + steal) / clockTicks) * 1000, steal: (steal / clockTicks) * 1000 }
+  } catch {
+    return { busy: Number.NaN, steal: Number.NaN }
+  }
+}
+
 const nodeCpuMs = () => {
   const usage = process.cpuUsage()
   return (usage.user + usage.system) / 1000
@@ -218,6 +230,9 @@ interface Sample {
   /** Of which the main thread (JavaScript); the rest is libuv's pool (Argon2, WebCrypto), GC helpers and the like. */
   mainCpuMs: number
   postgresCpuMs: number
+  /** Busy time of the whole machine (all processes) and its steal time over the measured phases (ms). */
+  machineCpuMs: number
+  stealMs: number
   roundTrips: number
   walBytes: number
   /** Event-loop busy time of this process over the measured phases (ms). */
@@ -276,7 +291,7 @@ const mergeStatements = (into: ReadonlyArray<StatementStats> | undefined, add: R
   return [...byQuery.values()].sort((x, y) => y.execMs + y.planMs - (x.execMs + x.planMs)).slice(0, 15)
 }
 
-const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, mainCpuMs: 0, postgresCpuMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
+const emptySample = (): Sample => ({ latencies: new Recorder(), seconds: 0, nodeCpuMs: 0, mainCpuMs: 0, postgresCpuMs: 0, machineCpuMs: 0, stealMs: 0, roundTrips: 0, walBytes: 0, busyMs: 0, rounds: [] })
 
 /** Diagnostics around one measured phase: WAL, round trips, CPU of this process and PostgreSQL, event loop. */
 const phaseProbe = (sample: Sample | undefined, statements: boolean) =>
@@ -285,13 +300,16 @@ const phaseProbe = (sample: Sample | undefined, statements: boolean) =>
     if (statements) yield* statementsReset
     const walBefore = yield* walPosition
     const tripsBefore = roundTrips
-    const cpuBefore = { node: nodeCpuMs(), main: mainThreadCpuMs(), postgres: postgresCpuMs() }
+    const cpuBefore = { node: nodeCpuMs(), main: mainThreadCpuMs(), postgres: postgresCpuMs(), machine: machineCpuMs() }
     const elu = performance.eventLoopUtilization()
     return () =>
       Effect.gen(function* () {
         const busy = performance.eventLoopUtilization(elu)
         sample.nodeCpuMs += nodeCpuMs() - cpuBefore.node
         sample.mainCpuMs += mainThreadCpuMs() - cpuBefore.main
+        const machine = machineCpuMs()
+        sample.machineCpuMs += machine.busy - cpuBefore.machine.busy
+        sample.stealMs += machine.steal - cpuBefore.machine.steal
         sample.postgresCpuMs += postgresCpuMs() - cpuBefore.postgres
         sample.roundTrips += roundTrips - tripsBefore
         sample.walBytes += (yield* walPosition) - walBefore
@@ -469,6 +487,9 @@ interface Row {
   readonly walBytesPerOp: number
   readonly nodeCpuPerOp: number
   readonly mainCpuPerOp: number
+  /** Cores kept busy, on average over the measured phases, by processes other than this one, PostgreSQL and the client; and steal. */
+  readonly otherCores: number
+  readonly stealCores: number
   readonly postgresCpuPerOp: number
   /** Share of wall time this process's event loop was busy during the measured phases. */
   readonly busy: number
@@ -508,6 +529,8 @@ const toRow = (id: string, item: string, clients: number, sample: Sample, ratioT
     walBytesPerOp: ops === 0 ? 0 : sample.walBytes / ops,
     nodeCpuPerOp: sample.nodeCpuMs / ops,
     mainCpuPerOp: sample.mainCpuMs / ops,
+    otherCores: (sample.machineCpuMs - sample.nodeCpuMs - sample.postgresCpuMs - (sample.clientCpuMs ?? 0)) / (sample.seconds * 1000),
+    stealCores: sample.stealMs / (sample.seconds * 1000),
     postgresCpuPerOp: sample.postgresCpuMs / ops,
     busy: sample.seconds === 0 ? 0 : sample.busyMs / (sample.seconds * 1000),
     rounds: sample.rounds,
@@ -752,6 +775,9 @@ const fmtRatioRow = (ratio: Ratio) =>
   `${fmtRatio(ratio.value)} ${ratio.to}` +
   (ratio.perRound.length === 0 ? "" : ` (${fmtRatio(Math.min(...ratio.perRound))}–${fmtRatio(Math.max(...ratio.perRound))})`)
 
+const fmtCores = (row: Row) =>
+  Number.isNaN(row.otherCores) ? "–" : `${Math.max(0, row.otherCores).toFixed(2)}${row.stealCores > 0.005 ? ` (steal ${row.stealCores.toFixed(2)})` : ""}`
+
 const fmtLoad = (load: ReadonlyArray<number>) => load.map((value) => value.toFixed(2)).join(" ")
 
 /** Where one item's time went beside its reference's, per operation: the measured cause of a ratio. */
@@ -770,6 +796,7 @@ const perOpComparison = (subject: Row, reference: Row) => {
     parts.push(`WAL ${Math.round(subject.walBytesPerOp).toLocaleString("en")} vs ${Math.round(reference.walBytesPerOp).toLocaleString("en")} bytes`)
   }
   parts.push(`p50 latency ${fmtLatency(subject.p50)} vs ${fmtLatency(reference.p50)}`)
+  parts.push(`other processes ${fmtCores(subject)} vs ${fmtCores(reference)} cores busy`)
   parts.push(`main event loop busy ${(subject.busy * 100).toFixed(0)} % vs ${(reference.busy * 100).toFixed(0)} %`)
   return parts.join("; ")
 }
@@ -794,15 +821,15 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
       .join("\n")
   const diagnostics =
     "| | measured | ops/s per phase (round order) | mean | DB round trips / op | WAL bytes / op | CPU / op: this process (all threads) | of which the main thread | " +
-    `CPU / op: PostgreSQL | CPU / op: HTTP client process | CPU ceiling on ${cores} cores | main event loop busy |\n` +
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+    `CPU / op: PostgreSQL | CPU / op: HTTP client process | CPU ceiling on ${cores} cores | main event loop busy | other processes (cores busy) |\n` +
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
     rows
       .map(
         (r) =>
           `| ${r.id} | ${r.seconds.toFixed(1)} s | ${r.rounds.map(fmtRate).join(", ")} | ${fmtLatency(r.mean)} | ${r.roundTripsPerOp.toFixed(2)} | ` +
           `${Math.round(r.walBytesPerOp).toLocaleString("en")} | ${fmtLatency(r.nodeCpuPerOp)} | ${fmtLatency(r.mainCpuPerOp)} | ${fmtLatency(r.postgresCpuPerOp)} | ` +
           `${r.clientCpuPerOp === undefined ? "" : `${fmtLatency(r.clientCpuPerOp)} (its loop ${((r.clientBusy ?? 0) * 100).toFixed(0)} % busy)`} | ` +
-          `${fmtRate(ceiling(r, cores))}/s | ${(r.busy * 100).toFixed(0)} % |`
+          `${fmtRate(ceiling(r, cores))}/s | ${(r.busy * 100).toFixed(0)} % | ${fmtCores(r)} |`
       )
       .join("\n")
   const statements = rows
@@ -836,7 +863,8 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
   const rateEvidence = (row: Row) =>
     `${fmtRate(row.median)}/s (median of the phases ${row.rounds.map(fmtRate).join(", ")}); per op ${fmtLatency(row.nodeCpuPerOp)} CPU of this process` +
     `${Number.isNaN(row.postgresCpuPerOp) || row.postgresCpuPerOp === 0 ? "" : ` + ${fmtLatency(row.postgresCpuPerOp)} of PostgreSQL`}, a ceiling of ` +
-    `${fmtRate(ceiling(row, cores))}/s on ${cores} cores; main event loop ${(row.busy * 100).toFixed(0)} % busy.`
+    `${fmtRate(ceiling(row, cores))}/s on ${cores} cores; main event loop ${(row.busy * 100).toFixed(0)} % busy; other processes kept ` +
+    `${fmtCores(row)} of the ${cores} cores busy meanwhile.`
   const ratioEvidence = (to: string) => (row: Row) => {
     const ratio = row.ratios.find((r) => r.to === to)!
     const reference = byId.get(to)!
@@ -932,7 +960,9 @@ ${table}
    the application's one JavaScript thread was the bottleneck). CPU per op: this process from \`process.cpuUsage()\`
    (all threads: Argon2 and WebCrypto run on libuv's pool), PostgreSQL from /proc (embedded server only), the client
    process from its own \`process.cpuUsage()\`. "CPU ceiling" is \`cores / (sum of the CPU per op)\`: the rate if every core
-   did nothing else, which the achieved rate approaches when the item is CPU-bound.
+   did nothing else, which the achieved rate approaches when the item is CPU-bound. "Other processes" is the busy time of
+   the whole machine (\`/proc/stat\`, steal included) less this process, PostgreSQL and the client process, in cores, on
+   average over the item's measured phases: the share of the CPUs the benchmark did not have.
 `
   return { table, markdown }
 }
