@@ -9,7 +9,8 @@
  *   npm run bench -- auth            (or: npx tsx bench/auth.ts)
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
- * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_ROUNDS (6), BENCH_VERIFY_SECONDS (4),
+ * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_ROUNDS (20), BENCH_LOGIN_ROUNDS (6),
+ * BENCH_REFRESH_ROUNDS (10), BENCH_VERIFY_SECONDS (4),
  * BENCH_LOGIN_SECONDS (15), BENCH_REFRESH_SECONDS (15) (measured time per variant, all rounds together),
  * BENCH_TOKENS (32000 fresh access tokens signed up front), BENCH_ONLY (items to run, e.g. "f" or "a,c";
  * unset: all), BENCH_PG_STATEMENTS=1 (load pg_stat_statements and report the server time per statement
@@ -47,7 +48,10 @@ import { benchDatabase, intFromEnv, machineLine, runBenchmark, writeResults } fr
 const config = {
   clients: intFromEnv("BENCH_CLIENTS", 20, 1),
   loginClients: intFromEnv("BENCH_LOGIN_CLIENTS", 4, 1),
-  rounds: intFromEnv("BENCH_ROUNDS", 6, 1),
+  /** Rounds per group: short phases pair the variants more closely in time; logins need phases long enough for a few dozen. */
+  verifyRounds: intFromEnv("BENCH_VERIFY_ROUNDS", 20, 1),
+  loginRounds: intFromEnv("BENCH_LOGIN_ROUNDS", 6, 1),
+  refreshRounds: intFromEnv("BENCH_REFRESH_ROUNDS", 10, 1),
   verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 4, 1),
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 15, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 15, 1),
@@ -354,7 +358,7 @@ const local = <E, R extends SqlClient.SqlClient>(load: Load<E, R>, options: { re
 })
 
 /** Warm-up of every variant, then `rounds` measured phases each, the order rotating by one per round (a, b; b, a; …). */
-const sideBySide = (variants: ReadonlyArray<Variant>, phaseMs: number, rounds = config.rounds) =>
+const sideBySide = (variants: ReadonlyArray<Variant>, phaseMs: number, rounds: number) =>
   Effect.gen(function* () {
     for (const variant of variants) yield* variant.run(config.warmupMs)
     const samples = variants.map(emptySample)
@@ -631,7 +635,7 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
     }
 
     const rows: Array<Row> = []
-    const verifyPhaseMs = (config.verifySeconds * 1000) / config.rounds
+    const verifyPhaseMs = (config.verifySeconds * 1000) / config.verifyRounds
     const needsFresh = runs("a", "b", "d")
     if (needsFresh) log(`signing ${config.tokens.toLocaleString("en")} fresh ${jwt.algorithm} access tokens over ${subjects.length} sessions`)
     const fresh = needsFresh
@@ -645,13 +649,14 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
       const keys = yield* Effect.promise(() => loadKeys(privateKeyPem, config.algorithm, published.kid))
       let cursorA = 0
       let cursorB = 0
-      log(`a/b: raw jose ES256 peer and Jwt.verify, ${config.rounds} rounds of ${(verifyPhaseMs / 1000).toFixed(1)} s each, order alternating`)
+      log(`a/b: raw jose ES256 peer and Jwt.verify, ${config.verifyRounds} rounds of ${(verifyPhaseMs / 1000).toFixed(2)} s each, order alternating`)
       const [refSample, subSample] = yield* sideBySide(
         [
           local({ clients: config.clients, op: () => Effect.promise(() => verifyLikeTheProject(keys, fresh[cursorA++ % fresh.length]!, jwt.lifetimeSeconds)) }),
           local({ clients: config.clients, op: () => jwt.verify(fresh[cursorB++ % fresh.length]!) })
         ],
-        verifyPhaseMs
+        verifyPhaseMs,
+        config.verifyRounds
       )
       a = toRow("a", "raw jose ES256 peer, same key and checks, fresh tokens (reference)", config.clients, refSample!)
       const b = toRow("b", "`Jwt.verify` (ES256), fresh tokens", config.clients, subSample!, [a])
@@ -664,10 +669,11 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
     if (runs("c", "c0")) {
       const seen = pairs.map((pair) => pair.accessToken)
       yield* Effect.forEach(seen, (token) => auth.verify(token), { discard: true })
-      log(`c: Auth.verify of a token already seen, ${config.rounds} rounds beside the driver floor`)
+      log(`c: Auth.verify of a token already seen, ${config.verifyRounds} rounds beside the driver floor`)
       const [refSample, subSample] = yield* sideBySide(
         [local({ clients: config.clients, op: () => Effect.void }), local({ clients: config.clients, op: (i) => auth.verify(seen[i]!) })],
-        verifyPhaseMs
+        verifyPhaseMs,
+        config.verifyRounds
       )
       const floor = toRow("c0", "driver floor: `Effect.void` per op (reference)", config.clients, refSample!)
       const c = toRow("c", "`Auth.verify`, token already seen (cached)", config.clients, subSample!, [floor])
@@ -693,7 +699,7 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
 
     // e0, e, g1: Argon2id alone, a whole login with the limits in the database, the same over HTTP.
     if (runs("e0", "e", "g1")) {
-      const loginPhaseMs = (config.loginSeconds * 1000) / config.rounds
+      const loginPhaseMs = (config.loginSeconds * 1000) / config.loginRounds
       const argon: Variant = local({
         clients: config.loginClients,
         op: () =>
@@ -709,8 +715,8 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
         () => undefined,
         { statements: true }
       )
-      log(`e0/e/g1: argon2.verify, Sessions.login, POST /auth/login; ${config.loginClients} clients, ${config.rounds} rounds of ${(loginPhaseMs / 1000).toFixed(1)} s, order rotating`)
-      const samples = yield* sideBySide(overHttp === undefined ? [argon, inProcess] : [argon, inProcess, overHttp], loginPhaseMs)
+      log(`e0/e/g1: argon2.verify, Sessions.login, POST /auth/login; ${config.loginClients} clients, ${config.loginRounds} rounds of ${(loginPhaseMs / 1000).toFixed(1)} s, order rotating`)
+      const samples = yield* sideBySide(overHttp === undefined ? [argon, inProcess] : [argon, inProcess, overHttp], loginPhaseMs, config.loginRounds)
       const e0 = toRow("e0", "`argon2.verify` alone, the stored hash (reference)", config.loginClients, samples[0]!)
       const e = toRow("e", "`Sessions.login`: limits taken in the database, Argon2id, session", config.loginClients, samples[1]!, [e0])
       atLeastRatio(e, "e0", targets.loginRatio)
@@ -720,7 +726,7 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
 
     // f0, f, g2: a bare write transaction of a rotation's shape, Sessions.refresh, and POST /auth/refresh.
     if (runs("f0", "f", "g2")) {
-      const refreshPhaseMs = (config.refreshSeconds * 1000) / config.rounds
+      const refreshPhaseMs = (config.refreshSeconds * 1000) / config.refreshRounds
       yield* client`CREATE TABLE IF NOT EXISTS bench_auth_rows (id int PRIMARY KEY, n bigint NOT NULL, at timestamptz NOT NULL)`
       yield* client`CREATE TABLE IF NOT EXISTS bench_auth_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, row_id int NOT NULL, at timestamptz NOT NULL)`
       yield* Effect.addFinalizer(() => client`DROP TABLE IF EXISTS bench_auth_rows, bench_auth_log`.pipe(Effect.ignore))
@@ -755,8 +761,8 @@ const measureAll = (database: string, app: Context.Context<Layer.Layer.Success<t
         (result) => result.refreshTokens.forEach((token, i) => void (chains[i] = token)),
         { statements: true }
       )
-      log(`f0/f/g2: bare transaction, Sessions.refresh, POST /auth/refresh; ${config.clients} clients, ${config.rounds} rounds of ${(refreshPhaseMs / 1000).toFixed(1)} s, order rotating`)
-      const samples = yield* sideBySide(overHttp === undefined ? [bare, rotations] : [bare, rotations, overHttp], refreshPhaseMs)
+      log(`f0/f/g2: bare transaction, Sessions.refresh, POST /auth/refresh; ${config.clients} clients, ${config.refreshRounds} rounds of ${(refreshPhaseMs / 1000).toFixed(1)} s, order rotating`)
+      const samples = yield* sideBySide(overHttp === undefined ? [bare, rotations] : [bare, rotations, overHttp], refreshPhaseMs, config.refreshRounds)
       const f0 = toRow("f0", "bare write transaction of a rotation's shape (reference)", config.clients, samples[0]!)
       const f = toRow("f", "`Sessions.refresh` rotations", config.clients, samples[1]!, [f0])
       atLeastRate(f, targets.rotations)
@@ -910,7 +916,7 @@ ${table}
   the login limits of migrations/0005 at their defaults, \`REFRESHES_PER_SESSION_PER_MINUTE=${config.refreshesPerMinute}\` (so the
   per-session limiter never throttles), \`LOG_LEVEL=warn\`; everything else from the environment or the defaults.
 - Load: ${config.clients} clients (${config.loginClients} for logins), ${config.tokens.toLocaleString("en")} fresh access tokens signed up
-  front over ${config.clients} sessions; ${config.rounds} rounds per group. The in-process items' clients are fibers on the
+  front over ${config.clients} sessions; ${config.verifyRounds} rounds for a/b and c0/c, ${config.loginRounds} for e0/e/g1, ${config.refreshRounds} for f0/f/g2. The in-process items' clients are fibers on the
   application's own event loop; the HTTP items' clients run in a separate Node process (child_process.fork of
   bench/auth/client.ts) on the same 2 cores.
 
@@ -924,7 +930,7 @@ ${table}
    a lock. A phase's ops/s = operations completed in it / its wall time; the headline figure is the median over the
    phases. Every variant is first run untimed for ${config.warmupMs} ms (d: 500 ms) as a warm-up.
 3. References are measured in the same run, in the same driver, on the same key, hash or pool, so that the ratio
-   survives a noisy machine. The variants of a group run in ${config.rounds} rounds, each round every variant once, the order
+   survives a noisy machine. The variants of a group run in rounds (see above), each round every variant once, the order
    rotating by one per round (a, b; b, a; … and e0, e, g1; e, g1, e0; …); the ratio is the median of the per-round
    ratios (its range in brackets). Measured time per variant: a/b and c0/c ${config.verifySeconds} s, e0/e/g1 ${config.loginSeconds} s,
    f0/f/g2 ${config.refreshSeconds} s (all rounds together).
