@@ -893,7 +893,9 @@ const report = (rows: ReadonlyArray<Row>, facts: Facts) => {
   ].filter((line): line is string => line !== undefined)
 
   const table =
-    `${main}\n\nTargets (issue 3: absolute rates on this 2-core machine; issue 7: ratios to the references of the same run):\n\n` +
+    `${main}\n\nTargets (issue 3: absolute rates on this 2-core machine; issue 7: ratios to the references of the same run; ` +
+    `"f ≥ ${targets.rotationRatio.toFixed(2)}× f0" is issue 7's "rotations/s unchanged within noise": ${targets.previousRotationRatio.toFixed(2)}× in the ` +
+    `results before it, f0 and f then measured one after the other, less 10 %):\n\n` +
     `${verdicts.join("\n")}${informational.length === 0 ? "" : `\n\nWithout a target:\n\n${informational.join("\n")}`}` +
     `\n\nDiagnostics (measured phases only):\n\n${diagnostics}` +
     (statements.length === 0 ? "" : `\n\nServer time per statement:\n\n${statements.join("\n\n")}`)
@@ -915,7 +917,7 @@ ${table}
 - Server settings: ${facts.settings.map((s) => `${s.name}=${s.setting}${s.unit !== null && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}
 - Application: \`MainLive\` from layers/Main.ts (the composition root \`npm start\` builds), pool of ${facts.poolSize} connections
   (\`DB_POOL_MAX\`), HTTP on ${facts.origin ?? "(no server)"}, a freshly generated P-256 \`JWT_PRIVATE_KEY\` with
-  \`JWT_ALGORITHM=${facts.jwtAlgorithm}\`, access tokens of ${facts.jwtLifetimeSeconds} s, Argon2id ${facts.argon2} (the stored hashes),
+  \`JWT_ALGORITHM=${facts.jwtAlgorithm}\`, access tokens of ${facts.jwtLifetimeSeconds} s, Argon2 \`${facts.argon2}\` (the stored hashes),
   the login limits of migrations/0005 at their defaults, \`REFRESHES_PER_SESSION_PER_MINUTE=${config.refreshesPerMinute}\` (so the
   per-session limiter never throttles), \`LOG_LEVEL=warn\`; everything else from the environment or the defaults.
 - Load: ${config.clients} clients (${config.loginClients} for logins), ${config.tokens.toLocaleString("en")} fresh access tokens signed up

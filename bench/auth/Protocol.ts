@@ -29,7 +29,7 @@ export interface RunResult {
   readonly type: "done"
   /** Latency (ms) of each answer of the phase (empty unless recorded). */
   readonly latencies: ReadonlyArray<number>
-  /** Wall time of the phase, from its start to the last answer. */
+  /** Wall time of the phase, from its start until every client's last answer came. */
   readonly seconds: number
   /** Answers in the phase, all of them 200 (a loop stops at its first other answer or transport failure). */
   readonly answers: number
