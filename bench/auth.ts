@@ -9,8 +9,8 @@
  *   npm run bench -- auth            (or: npx tsx bench/auth.ts)
  *
  * Environment: BENCH_DATABASE_URL (else an embedded, ephemeral PostgreSQL in a temp dir),
- * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_ROUNDS (25), BENCH_LOGIN_ROUNDS (10),
- * BENCH_REFRESH_ROUNDS (10), BENCH_VERIFY_SECONDS (5), BENCH_LOGIN_SECONDS (20), BENCH_REFRESH_SECONDS (15) (measured time per variant, all rounds together),
+ * BENCH_CLIENTS (20), BENCH_LOGIN_CLIENTS (4), BENCH_VERIFY_ROUNDS (40), BENCH_LOGIN_ROUNDS (10),
+ * BENCH_REFRESH_ROUNDS (10), BENCH_VERIFY_SECONDS (10), BENCH_LOGIN_SECONDS (20), BENCH_REFRESH_SECONDS (15) (measured time per variant, all rounds together),
  * BENCH_TOKENS (32000 fresh access tokens signed up front), BENCH_ONLY (items to run, e.g. "f" or "a,c";
  * unset: all), BENCH_PG_STATEMENTS=1 (load pg_stat_statements and report the server time per statement
  * of the login and rotation items; embedded server, or an external one that preloads it).
@@ -48,10 +48,10 @@ const config = {
   clients: intFromEnv("BENCH_CLIENTS", 20, 1),
   loginClients: intFromEnv("BENCH_LOGIN_CLIENTS", 4, 1),
   /** Rounds per group: short phases pair the variants more closely in time; logins need phases long enough for a few dozen. */
-  verifyRounds: intFromEnv("BENCH_VERIFY_ROUNDS", 25, 1),
+  verifyRounds: intFromEnv("BENCH_VERIFY_ROUNDS", 40, 1),
   loginRounds: intFromEnv("BENCH_LOGIN_ROUNDS", 10, 1),
   refreshRounds: intFromEnv("BENCH_REFRESH_ROUNDS", 10, 1),
-  verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 5, 1),
+  verifySeconds: intFromEnv("BENCH_VERIFY_SECONDS", 10, 1),
   loginSeconds: intFromEnv("BENCH_LOGIN_SECONDS", 20, 1),
   refreshSeconds: intFromEnv("BENCH_REFRESH_SECONDS", 15, 1),
   tokens: intFromEnv("BENCH_TOKENS", 32_000, 100),
