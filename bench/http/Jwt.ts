@@ -78,6 +78,7 @@ export interface AccessClaims {
   readonly org: string
   readonly sid: string
   readonly role: string
+  readonly iat: number
   readonly exp: number
 }
 
@@ -125,5 +126,5 @@ export const verify = async (keys: Keys, token: string, nowMs = Date.now()): Pro
     isString(sub) && uuid.test(sub) && isString(org) && uuid.test(org) && isString(sid) && uuid.test(sid) &&
     isString(role) && roles.has(role) && isString(payload.jti) && Number.isInteger(iat) && Number.isInteger(exp)
   if (!valid) throw new TokenError("INVALID_TOKEN", "unexpected claims")
-  return { sub: sub as string, org: org as string, sid: sid as string, role: role as string, exp: exp as number }
+  return { sub: sub as string, org: org as string, sid: sid as string, role: role as string, iat: iat as number, exp: exp as number }
 }
