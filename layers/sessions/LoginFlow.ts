@@ -67,8 +67,11 @@ export const makeLogin = (config: SessionsConfig) =>
         }))
         return yield* invalidCredentials
       }
-      yield* limits.succeeded(client.ip, email, candidate.id, at, attempt.proven)
+      // The password was right: the attempt's tokens go back (for an active user in the session's own
+      // transaction: one commit fewer per login, bench/results/auth.md item e).
+      const succeeded = limits.succeeded(client.ip, email, candidate.id, at, attempt.proven)
       if (candidate.status !== "ACTIVE" || candidate.organizationStatus !== "ACTIVE") {
+        yield* succeeded
         yield* audit.record(fromClient(client, {
           organizationId: candidate.organizationId,
           actorUserId: candidate.id,
@@ -82,6 +85,7 @@ export const makeLogin = (config: SessionsConfig) =>
       const absoluteExpiresAt = new Date(at.getTime() + config.absoluteMs)
       const idleExpiresAt = new Date(Math.min(at.getTime() + config.idleMs, absoluteExpiresAt.getTime()))
       const sessionId = yield* sql.withTransaction(Effect.gen(function* () {
+        yield* succeeded
         const sessionId = yield* sessions.open({
           organizationId: candidate.organizationId,
           userId: candidate.id,
