@@ -185,7 +185,13 @@ export const HubLive = Layer.scoped(
         Effect.catchAllCause((cause) =>
           Effect.zipRight(
             Effect.logWarning("hub: a batch of events failed; re-syncing every peer from the tables", cause),
-            resync.pipe(Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))))
+            // Sandboxed: the repositories turn SQL errors into defects, which a plain retry would not retry
+            // (the defect then ended the hub's subscription for good).
+            resync.pipe(
+              Effect.sandbox,
+              Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))),
+              Effect.unsandbox
+            )
           ))
       )
 
