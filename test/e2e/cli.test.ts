@@ -35,7 +35,8 @@ const isAlive = (pid: number) => {
   }
 }
 
-describe("cli", () => {
+// Every test spawns Node processes that compile TypeScript at start (4-5 s of CPU each): generous bounds for a loaded CI machine.
+describe("cli", { timeout: 120_000 }, () => {
   it.live("exits 2 on an unknown command, a missing option, an invalid value or a missing subcommand, with nothing on stdout", () =>
     Effect.gen(function* () {
       const [unknown, missing, badSlug, badEmail, extra, groupOnly] = yield* Effect.all([
@@ -56,7 +57,7 @@ describe("cli", () => {
       assert.include(badEmail.stderr, "--email: expected an email address")
       assert.include(extra.stderr, "Received unknown argument: '--verbose'")
       assert.deepStrictEqual(lines(groupOnly.stderr), ["error: missing command: user <command> (see user --help)"])
-    }), { timeout: 60_000 })
+    }), { timeout: 180_000 })
 
   it.live("prints the usage of every command and subcommand on --help, exit 0", () =>
     Effect.gen(function* () {
@@ -90,7 +91,7 @@ describe("cli", () => {
       const late = yield* Effect.promise(() => runCli(["org", "create", "--slug", "acme", "--help"]))
       assert.strictEqual(late.code, 0, late.stderr)
       assert.include(plain(late.stdout), "$ create --slug <slug> --name <name>")
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 
   it.live("stops with one line naming a malformed variable", () =>
     Effect.gen(function* () {
@@ -176,7 +177,7 @@ describe("cli", () => {
       const unknown = yield* Effect.promise(() => runCli(["user", "deactivate", "--org", "hooli", "--email", "nobody@hooli.example"], { env }))
       assert.strictEqual(unknown.code, 1)
       assert.include(unknown.stderr, "no user nobody@hooli.example in hooli")
-    }), { timeout: 60_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("changes a role and suspends and activates an organization, revoking the sessions each time", () =>
     Effect.gen(function* () {
@@ -218,7 +219,7 @@ describe("cli", () => {
       const unknown = yield* Effect.promise(() => runCli(["org", "suspend", "--slug", "nobody-here"], { env }))
       assert.strictEqual(unknown.code, 1)
       assert.include(unknown.stderr, "no organization with slug nobody-here")
-    }), { timeout: 90_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("refuses a short or missing password and a bad role", () =>
     Effect.gen(function* () {
@@ -269,7 +270,7 @@ describe("cli", () => {
         }
       })
       assert.deepStrictEqual(rows, [{ email: "richard@piedpiper.example", role: "ADMIN", display_name: "richard" }])
-    }), { timeout: 60_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("npm start serves /readyz on an embedded database with demo data, never logs a query token, and stops cleanly on SIGTERM", () =>
     Effect.gen(function* () {
@@ -288,7 +289,7 @@ describe("cli", () => {
       assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
       assert.include(server.output(), '"path":"/healthz"')
       assert.notInclude(server.output(), "secret-in-the-query")
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("`serve` from the CLI stops on SIGTERM with exit 0 after closing the server and the embedded database", () =>
     Effect.gen(function* () {
@@ -319,7 +320,7 @@ describe("cli", () => {
       child.kill("SIGTERM")
       assert.strictEqual(yield* Effect.promise(() => exited), 0)
       assert.isFalse(Fs.existsSync(pidFile), "the embedded server stopped with the program")
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("a command run beside a running server shares its embedded database instead of stopping it", () =>
     Effect.gen(function* () {
@@ -332,7 +333,7 @@ describe("cli", () => {
       assert.strictEqual((yield* Effect.promise(() => fetch(`${server.baseUrl}/readyz`))).status, 200)
       server.child.kill("SIGTERM")
       assert.strictEqual(yield* Effect.promise(() => server.exited), 0)
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 
   it.scopedLive("recovers an embedded database orphaned by a SIGKILL", () =>
     Effect.gen(function* () {
@@ -348,5 +349,5 @@ describe("cli", () => {
       assert.isFalse(isAlive(orphan))
       second.child.kill("SIGTERM")
       assert.strictEqual(yield* Effect.promise(() => second.exited), 0)
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 })
