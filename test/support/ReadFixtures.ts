@@ -85,7 +85,8 @@ export const seedCaseTree = (users: Record<Role, TestUser>, options: CaseTreeOpt
         organization_id: organizationId,
         investigation_id: inv.id,
         author_id: k % 2 === 0 ? users.ADMIN.id : users.VIEWER.id,
-        body: `note ${k}`
+        body: `note ${k}`,
+        created_at: new Date(base + (k + 1) * 1000)
       }))))}`
     }
     const caseNotes = options.notesPerCase ?? 1
@@ -94,7 +95,8 @@ export const seedCaseTree = (users: Record<Role, TestUser>, options: CaseTreeOpt
         organization_id: organizationId,
         case_id: c.id,
         author_id: k % 2 === 0 ? users.VIEWER.id : users.ADMIN.id,
-        body: `case note ${k}`
+        body: `case note ${k}`,
+        created_at: new Date(base + (k + 1) * 1000)
       }))))}`
     }
     return { organizationId, categories: [categories[0]!.id, categories[1]!.id], cases, investigations, rius: rius.map((r) => r.id) } satisfies CaseTreeFixture
