@@ -153,19 +153,17 @@ export const LoadersLive = Layer.effect(
             JOIN investigations i ON i.organization_id = k.organization_id AND i.case_id = k.case_id
            ORDER BY i.created_at, i.id`)
 
-    const notesOfInvestigations = yield* coarse("notesOfInvestigations", NoteRow, (orgs, ids) =>
-      sql`SELECT n.id, n.organization_id AS "organizationId", n.investigation_id AS "parentId", n.author_id AS "authorId",
-                 n.body, n.created_at AS "createdAt"
-            FROM unnest(${orgs}::uuid[], ${ids}::uuid[]) AS k(organization_id, investigation_id)
-            JOIN investigation_notes n ON n.organization_id = k.organization_id AND n.investigation_id = k.investigation_id
-           ORDER BY n.created_at, n.id`)
+    /** Notes of a batch of parents (investigations or cases), in creation order. */
+    const notesOf = (table: "investigation_notes" | "case_notes", parent: "investigation_id" | "case_id") =>
+      (orgs: ReadonlyArray<string>, ids: ReadonlyArray<string>) =>
+        sql`SELECT n.id, n.organization_id AS "organizationId", n.${sql(parent)} AS "parentId", n.author_id AS "authorId",
+                   n.body, n.created_at AS "createdAt"
+              FROM unnest(${orgs}::uuid[], ${ids}::uuid[]) AS k(organization_id, parent_id)
+              JOIN ${sql(table)} n ON n.organization_id = k.organization_id AND n.${sql(parent)} = k.parent_id
+             ORDER BY n.created_at, n.id`
 
-    const notesOfCases = yield* coarse("notesOfCases", NoteRow, (orgs, ids) =>
-      sql`SELECT n.id, n.organization_id AS "organizationId", n.case_id AS "parentId", n.author_id AS "authorId",
-                 n.body, n.created_at AS "createdAt"
-            FROM unnest(${orgs}::uuid[], ${ids}::uuid[]) AS k(organization_id, case_id)
-            JOIN case_notes n ON n.organization_id = k.organization_id AND n.case_id = k.case_id
-           ORDER BY n.created_at, n.id`)
+    const notesOfInvestigations = yield* coarse("notesOfInvestigations", NoteRow, notesOf("investigation_notes", "investigation_id"))
+    const notesOfCases = yield* coarse("notesOfCases", NoteRow, notesOf("case_notes", "case_id"))
 
     /**
      * The single lookup, for code paths that each want one user: requests are `{ organizationId, id }`

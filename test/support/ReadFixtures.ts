@@ -79,25 +79,21 @@ export const seedCaseTree = (users: Record<Role, TestUser>, options: CaseTreeOpt
       }))))}
       RETURNING id, case_id`
     const investigations = investigationRows.map((row) => ({ id: row.id, caseId: row.case_id }))
-    const notesPer = options.notesPerInvestigation ?? 2
-    if (notesPer * investigations.length > 0) {
-      yield* sql`INSERT INTO investigation_notes ${sql.insert(investigations.flatMap((inv) => Array.from({ length: notesPer }, (_, k) => ({
+    const notes = (parents: ReadonlyArray<{ readonly id: string }>, count: number, authors: readonly [TestUser, TestUser], body: string) =>
+      parents.flatMap((parent) => Array.from({ length: count }, (_, k) => ({
         organization_id: organizationId,
-        investigation_id: inv.id,
-        author_id: k % 2 === 0 ? users.ADMIN.id : users.VIEWER.id,
-        body: `note ${k}`,
+        parent: parent.id,
+        author_id: authors[k % 2]!.id,
+        body: `${body} ${k}`,
         created_at: new Date(base + (k + 1) * 1000)
-      }))))}`
+      })))
+    const investigationNotes = notes(investigations, options.notesPerInvestigation ?? 2, [users.ADMIN, users.VIEWER], "note")
+    if (investigationNotes.length > 0) {
+      yield* sql`INSERT INTO investigation_notes ${sql.insert(investigationNotes.map(({ parent, ...note }) => ({ ...note, investigation_id: parent })))}`
     }
-    const caseNotes = options.notesPerCase ?? 1
-    if (caseNotes * cases.length > 0) {
-      yield* sql`INSERT INTO case_notes ${sql.insert(cases.flatMap((c) => Array.from({ length: caseNotes }, (_, k) => ({
-        organization_id: organizationId,
-        case_id: c.id,
-        author_id: k % 2 === 0 ? users.VIEWER.id : users.ADMIN.id,
-        body: `case note ${k}`,
-        created_at: new Date(base + (k + 1) * 1000)
-      }))))}`
+    const caseNotes = notes(cases, options.notesPerCase ?? 1, [users.VIEWER, users.ADMIN], "case note")
+    if (caseNotes.length > 0) {
+      yield* sql`INSERT INTO case_notes ${sql.insert(caseNotes.map(({ parent, ...note }) => ({ ...note, case_id: parent })))}`
     }
     return { organizationId, categories: [categories[0]!.id, categories[1]!.id], cases, investigations, rius: rius.map((r) => r.id) } satisfies CaseTreeFixture
   }).pipe(Effect.orDie)
