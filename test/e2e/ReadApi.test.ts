@@ -1,10 +1,11 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, TestClock } from "effect"
+import { Duration, Effect, Layer, TestClock, TestServices } from "effect"
 import { ApiClient, layerHttp } from "../../src/client/ApiClient.ts"
 import { layerWebSocketNode } from "../../src/client/NodeApiClient.ts"
 import type { CaseDetail, CasePage, InvestigationDetail, RiuPage } from "../../src/domain/Reads.ts"
 import { codeOf, loginReply, type Reply, send, tokensOf } from "../support/Http.ts"
+import { failureCode, postRpc, request } from "../support/RawRpc.ts"
 import { type CaseTreeFixture, seedCaseTree } from "../support/ReadFixtures.ts"
 import { BaseUrl, createOrganization, password, ServerTest, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
@@ -230,6 +231,27 @@ describe("read API", () => {
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE users SET display_name = 'Renamed admin' WHERE id = ${users.ADMIN.id}`
         assert.strictEqual(body<{ case: CaseDetail }>(yield* get(path, token)).case.creator.displayName, "Renamed admin")
+      }))
+
+    it.effect("a raw RPC call with a malformed id or limit is answered with a failure, never left hanging", () =>
+      Effect.gen(function* () {
+        const users = yield* organization
+        const token = yield* tokenOf(users.VIEWER)
+        const auth: ReadonlyArray<[string, string]> = [["authorization", `Bearer ${token}`]]
+        const answer = yield* postRpc(yield* BaseUrl, [
+          request(1, "Cases.Get", { id: "not-a-uuid" }, auth),
+          request(2, "Cases.List", { limit: 0 }, auth),
+          request(3, "Investigations.Get", { id: 42 }, auth),
+          request(4, "Rius.List", { cursor: "r.garbage" }, auth)
+        ]).pipe(TestServices.provideLive, Effect.timeout(Duration.seconds(10)))
+        const exits = answer.messages.filter((message) => message._tag === "Exit")
+        assert.deepStrictEqual(exits.map((message) => [message.requestId, message.exit?._tag]).sort(), [
+          ["1", "Failure"],
+          ["2", "Failure"],
+          ["3", "Failure"],
+          ["4", "Failure"]
+        ])
+        assert.strictEqual(failureCode(exits.find((message) => message.requestId === "4")!), "VALIDATION_ERROR")
       }))
 
     const rpcChecks = (transport: string, client: typeof overHttp) => {
