@@ -78,6 +78,16 @@ describe("read API", () => {
         assert.deepStrictEqual(found.notes.map((note) => [note.body, note.author]), [["case note 0", user(users.VIEWER)], ["case note 1", user(users.ADMIN)]])
       }))
 
+    it.effect("GET /cases/:id answers a case with no category, investigations or notes", () =>
+      Effect.gen(function* () {
+        const users = yield* organization
+        const tree = yield* seedCaseTree(users, { cases: 3, investigationsPerCase: 0, notesPerCase: 0 })
+        const bare = tree.cases[2]!
+        assert.isNull(bare.categoryId)
+        const found = body<{ case: CaseDetail }>(yield* get(`/cases/${bare.id}`, yield* tokenOf(users.ADMIN))).case
+        assert.deepStrictEqual([found.category, found.investigations, found.notes, found.rius.length], [null, [], [], 1])
+      }))
+
     it.effect("GET /cases lists each case with creator, category, RIU links and investigations with their leads", () =>
       Effect.gen(function* () {
         const users = yield* organization
