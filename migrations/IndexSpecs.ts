@@ -204,6 +204,19 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     serves: "notes written by a user; FK (organization_id, author_id) -> users check on delete"
   },
   {
+    name: "ix_case_notes_case_created",
+    table: "case_notes",
+    columns: "case_id, created_at",
+    serves:
+      "notes of a batch of cases in creation order (Loaders.notesOfCases: (organization_id, case_id) pairs from unnest); FK (organization_id, case_id) -> cases ON DELETE CASCADE"
+  },
+  {
+    name: "ix_case_notes_author",
+    table: "case_notes",
+    columns: "author_id",
+    serves: "case notes written by a user; FK (organization_id, author_id) -> users check on delete"
+  },
+  {
     name: "ix_campaigns_org_status",
     table: "campaigns",
     columns: "organization_id, status, created_at DESC",
