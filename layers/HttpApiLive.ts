@@ -7,10 +7,13 @@ import { CurrentUser } from "../src/domain/Auth.ts"
 import { errorCatalog, NotFoundError, type RateLimitedError, type UnavailableError } from "../src/domain/Errors.ts"
 import { OrganizationId, SessionId, UserId } from "../src/domain/Ids.ts"
 import { Auth } from "../services/Auth.ts"
+import { Cases } from "../services/Cases.ts"
 import { EventBus } from "../services/EventBus.ts"
+import { Investigations } from "../services/Investigations.ts"
 import { Jwt } from "../services/Jwt.ts"
 import { Metrics } from "../services/Metrics.ts"
 import { Notifications } from "../services/Notifications.ts"
+import { Rius } from "../services/Rius.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { UserAdmin } from "../services/UserAdmin.ts"
 import { clientInfoFromHeaders } from "./ClientAddress.ts"
@@ -111,6 +114,21 @@ const NotificationsGroupLive = HttpApiBuilder.group(Api, "notifications", (handl
     handlers.handle("send", ({ payload }) =>
       Effect.flatMap(CurrentUser, (user) => Effect.map(notifications.send(user, payload), (ids) => ({ ids }))))))
 
+const CasesGroupLive = HttpApiBuilder.group(Api, "cases", (handlers) =>
+  Effect.map(Cases, (cases) =>
+    handlers
+      .handle("list", ({ urlParams }) => Effect.flatMap(CurrentUser, (user) => Effect.map(cases.list(user, urlParams), json)))
+      .handle("get", ({ path }) => Effect.flatMap(CurrentUser, (user) => Effect.map(cases.get(user, path.id), (found) => json({ case: found }))))))
+
+const InvestigationsGroupLive = HttpApiBuilder.group(Api, "investigations", (handlers) =>
+  Effect.map(Investigations, (investigations) =>
+    handlers.handle("get", ({ path }) =>
+      Effect.flatMap(CurrentUser, (user) => Effect.map(investigations.get(user, path.id), (investigation) => json({ investigation }))))))
+
+const RiusGroupLive = HttpApiBuilder.group(Api, "rius", (handlers) =>
+  Effect.map(Rius, (rius) =>
+    handlers.handle("list", ({ urlParams }) => Effect.flatMap(CurrentUser, (user) => Effect.map(rius.list(user, urlParams), json)))))
+
 const HealthGroupLive = HttpApiBuilder.group(Api, "health", (handlers) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -147,6 +165,9 @@ export const HttpApiLive = Layer.mergeAll(
   UsersGroupLive,
   OrganizationsGroupLive,
   NotificationsGroupLive,
+  CasesGroupLive,
+  InvestigationsGroupLive,
+  RiusGroupLive,
   HealthGroupLive,
   JwksGroupLive,
   MetricsGroupLive

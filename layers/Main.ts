@@ -4,6 +4,7 @@ import { Api } from "../src/api/HttpApi.ts"
 import { errorCatalog } from "../src/domain/Errors.ts"
 import { AuditLogLive } from "./AuditLogLive.ts"
 import { AuthLive } from "./AuthLive.ts"
+import { CasesLive } from "./CasesLive.ts"
 import { DatabaseConnectionLive, DatabaseLive } from "./DatabaseLive.ts"
 import { DirectoryLive } from "./DirectoryLive.ts"
 import { EventBusLive } from "./EventBusLive.ts"
@@ -13,12 +14,16 @@ import { HttpApiLive } from "./HttpApiLive.ts"
 import { httpConfig } from "./HttpConfig.ts"
 import { EdgeMiddleware, MaxBodySizeLive } from "./HttpEdge.ts"
 import { HttpServerLive } from "./HttpServerLive.ts"
+import { InvestigationsLive } from "./InvestigationsLive.ts"
 import { JwtLive } from "./JwtLive.ts"
+import { LoadersLive } from "./LoadersLive.ts"
 import { LoggingLive } from "./LoggingLive.ts"
 import { MetricsLive } from "./MetricsLive.ts"
 import { NodeServer } from "./NodeServer.ts"
 import { NotificationsLive } from "./NotificationsLive.ts"
 import { PasswordsLive } from "./PasswordsLive.ts"
+import { RequestCacheHttp } from "./RequestCache.ts"
+import { RiusLive } from "./RiusLive.ts"
 import { RpcHttpLive, RpcSocketLive } from "./RpcLive.ts"
 import { SeedLive } from "./SeedLive.ts"
 import { SessionsLive } from "./SessionsLive.ts"
@@ -47,6 +52,7 @@ export const MigrationCommandLive = DatabaseConnectionLive
 
 /** Every service over the migrated database, the demo seed loaded first when it applies. */
 const ServicesLive = Layer.mergeAll(SessionsLive, UserAdminLive, HubLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(CasesLive, InvestigationsLive, RiusLive).pipe(Layer.provideMerge(LoadersLive))),
   Layer.provideMerge(NotificationsLive),
   Layer.provideMerge(AuthLive),
   Layer.provideMerge(Layer.mergeAll(JwtLive, EventBusLive, AuditLogLive)),
@@ -63,7 +69,8 @@ const NotFoundRoute = HttpLayerRouter.add(
 )
 
 const Routes = Layer.mergeAll(
-  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(HttpApiLive)),
+  // Each API request gets a request cache of its own (layers/RequestCache.ts).
+  HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(Layer.provide(HttpApiLive), Layer.provide(RequestCacheHttp.layer)),
   HttpApiSwagger.layerHttpLayerRouter({ api: Api, path: "/docs" }),
   RpcHttpLive,
   NotFoundRoute,

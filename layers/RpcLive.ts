@@ -1,17 +1,21 @@
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { HttpLayerRouter } from "@effect/platform"
 import { Config, Duration, Effect, Layer, Option, Stream } from "effect"
-import { ApiRpcs, AuthMiddleware, AuthRpcs, NotificationRpcs } from "../src/api/Rpc.ts"
+import { ApiRpcs, AuthMiddleware, AuthRpcs, NotificationRpcs, ReadRpcs } from "../src/api/Rpc.ts"
 import { CurrentUser } from "../src/domain/Auth.ts"
 import { Auth } from "../services/Auth.ts"
+import { Cases } from "../services/Cases.ts"
 import { Hub } from "../services/Hub.ts"
+import { Investigations } from "../services/Investigations.ts"
+import { Loaders } from "../services/Loaders.ts"
 import { Notifications } from "../services/Notifications.ts"
+import { Rius } from "../services/Rius.ts"
 import { Sessions } from "../services/Sessions.ts"
 import { UserAdmin } from "../services/UserAdmin.ts"
 import { clientInfoFromHeaders } from "./ClientAddress.ts"
+import { RequestCacheRpc } from "./RequestCache.ts"
 import { boundedPerClient, makeRpcSocketProtocol } from "./RpcProtocols.ts"
 import { RpcSocket } from "./RpcSocket.ts"
-import { makeUserRepository } from "./UserRepository.ts"
 
 const AuthMiddlewareLive = Layer.effect(
   AuthMiddleware,
@@ -22,14 +26,14 @@ const AuthHandlers = AuthRpcs.toLayer(
   Effect.gen(function* () {
     const sessions = yield* Sessions
     const admin = yield* UserAdmin
-    const users = yield* makeUserRepository
+    const loaders = yield* Loaders
     const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
     return {
       "Auth.Login": (payload, { headers }) => sessions.login(payload, clientInfoFromHeaders(headers)),
       "Auth.Refresh": (payload, { headers }) => sessions.refresh(payload.refreshToken, clientInfoFromHeaders(headers)),
       "Auth.Me": () =>
         withUser((user) =>
-          Effect.map(users.find(user.userId, user.organizationId), (record) => ({
+          Effect.map(loaders.user(user.organizationId, user.userId), (record) => ({
             id: user.userId,
             organizationId: user.organizationId,
             role: user.role,
@@ -60,6 +64,23 @@ const NotificationHandlers = NotificationRpcs.toLayer(
     }
   })
 )
+
+const ReadHandlers = ReadRpcs.toLayer(
+  Effect.gen(function* () {
+    const cases = yield* Cases
+    const investigations = yield* Investigations
+    const rius = yield* Rius
+    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
+    return {
+      "Cases.List": (request) => withUser((user) => cases.list(user, request)),
+      "Cases.Get": ({ id }) => withUser((user) => Effect.map(cases.get(user, id), (found) => ({ case: found }))),
+      "Investigations.Get": ({ id }) => withUser((user) => Effect.map(investigations.get(user, id), (investigation) => ({ investigation }))),
+      "Rius.List": (request) => withUser((user) => rius.list(user, request))
+    }
+  })
+)
+
+const Handlers = Layer.mergeAll(AuthHandlers, NotificationHandlers, ReadHandlers, RequestCacheRpc)
 
 /** The procedures the server answers with an Exit: the only calls that take a slot. */
 const tags: ReadonlySet<string> = new Set(ApiRpcs.requests.keys())
@@ -109,7 +130,7 @@ const RpcSocketProtocol = Layer.scoped(
 ).pipe(Layer.provide(RpcSerialization.layerJson))
 
 /** The RPC group over HTTP: a route of the router. */
-export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([AuthHandlers, NotificationHandlers, AuthMiddlewareLive]))
+export const RpcHttpLive = RpcHttpRoute.pipe(Layer.provide([Handlers, AuthMiddlewareLive]))
 
 /** The RPC group over WebSocket: what layers/SocketsLive.ts hands upgraded /rpc sockets to. */
-export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide([AuthHandlers, NotificationHandlers]))
+export const RpcSocketLive = RpcSocketProtocol.pipe(Layer.provide(Handlers))

@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { AuthGroup, NotificationsGroup, OrganizationsGroup, SessionsGroup, UsersGroup } from "./AuthApi.ts"
 import { BadInput, Internal, PayloadTooLarge, Unavailable } from "./HttpErrors.ts"
 import { HealthGroup, JwksGroup, MetricsGroup } from "./OpsApi.ts"
+import { CasesGroup, InvestigationsGroup, RiusGroup } from "./ReadApi.ts"
 
 /**
  * `HttpApi.make` makes its own HttpApiDecodeError the API's first error, and an error is encoded by the
@@ -25,6 +26,9 @@ export const Api = withProtocolErrors(
     .add(UsersGroup)
     .add(OrganizationsGroup)
     .add(NotificationsGroup)
+    .add(CasesGroup)
+    .add(InvestigationsGroup)
+    .add(RiusGroup)
     .add(HealthGroup)
     .add(JwksGroup)
     .add(MetricsGroup)
