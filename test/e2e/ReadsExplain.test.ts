@@ -17,6 +17,7 @@ interface PlanNode {
   readonly "Node Type": string
   readonly "Relation Name"?: string
   readonly "Index Name"?: string
+  readonly "Index Cond"?: string
   readonly Plans?: ReadonlyArray<PlanNode>
 }
 
@@ -33,7 +34,11 @@ const describePlan = (nodes: ReadonlyArray<PlanNode>) =>
   nodes.map((n) => `${n["Node Type"]}${n["Relation Name"] ? ` on ${n["Relation Name"]}` : ""}${n["Index Name"] ? ` using ${n["Index Name"]}` : ""}`).join(" > ")
 
 /** The plan reads tenant tables only through indexes, and (when asked) never sorts. */
-const assertPlan = (name: string, nodes: ReadonlyArray<PlanNode>, options: { readonly sortFree: boolean }) => {
+const assertPlan = (
+  name: string,
+  nodes: ReadonlyArray<PlanNode>,
+  options: { readonly sortFree: boolean; readonly index?: string; readonly cursorInIndex?: boolean }
+) => {
   const seq = nodes.filter((n) => n["Node Type"] === "Seq Scan" && tenantTables.has(n["Relation Name"] ?? ""))
   assert.deepStrictEqual(seq.map((n) => n["Relation Name"]), [], `${name}: ${describePlan(nodes)}`)
   const reads = nodes.filter((n) => n["Relation Name"] !== undefined)
@@ -41,6 +46,12 @@ const assertPlan = (name: string, nodes: ReadonlyArray<PlanNode>, options: { rea
   if (options.sortFree) {
     const sorts = nodes.filter((n) => n["Node Type"] === "Sort" || n["Node Type"] === "Incremental Sort")
     assert.deepStrictEqual(sorts.map((n) => n["Node Type"]), [], `${name}: ${describePlan(nodes)}`)
+  }
+  if (options.index !== undefined) {
+    const scan = nodes.find((n) => n["Index Name"] === options.index)
+    assert.isDefined(scan, `${name}: ${describePlan(nodes)}`)
+    // The cursor bounds the index range (a row comparison in the Index Cond), not a filter over the rows before it.
+    if (options.cursorInIndex === true) assert.match(scan?.["Index Cond"] ?? "", /ROW\(created_at, id\) </, `${name}: ${scan?.["Index Cond"]}`)
   }
 }
 
@@ -65,18 +76,22 @@ describe("reads on 200,000 cases over 50 organizations", () => {
         const sql = yield* SqlClient.SqlClient
         const [cursor] = yield* sql<{ created_at: Date; id: string }>`
           SELECT created_at, id FROM cases WHERE organization_id = ${org} ORDER BY created_at DESC, id DESC OFFSET 1000 LIMIT 1`
-        const filters: ReadonlyArray<readonly [string, string, ReadonlyArray<unknown>]> = [
-          ["unfiltered", "", []],
-          ["status", "AND status = $5", ["OPEN"]],
-          ["status NEW", "AND status = $5", ["NEW"]],
-          ["priority", "AND priority = $5", ["HIGH"]],
-          ["priority CRITICAL", "AND priority = $5", ["CRITICAL"]]
+        const filters: ReadonlyArray<readonly [string, string, ReadonlyArray<unknown>, string]> = [
+          ["unfiltered", "", [], "ix_cases_org_created"],
+          ["status", "AND status = $5", ["OPEN"], "ix_cases_org_status_created"],
+          ["status NEW", "AND status = $5", ["NEW"], "ix_cases_org_status_created"],
+          ["priority", "AND priority = $5", ["HIGH"], "ix_cases_org_priority_created"],
+          ["priority CRITICAL", "AND priority = $5", ["CRITICAL"], "ix_cases_org_priority_created"]
         ]
-        for (const [name, filter, extra] of filters) {
+        for (const [name, filter, extra, index] of filters) {
           for (const limit of [10, 100]) {
             const first = filter.replace("$5", "$3")
-            assertPlan(`${name} first page ${limit}`, yield* explain(casesPage(first), [org, limit + 1, ...extra]), { sortFree: true })
-            assertPlan(`${name} cursor page ${limit}`, yield* explain(casesCursorPage(filter), [org, limit + 1, cursor!.created_at, cursor!.id, ...extra]), { sortFree: true })
+            assertPlan(`${name} first page ${limit}`, yield* explain(casesPage(first), [org, limit + 1, ...extra]), { sortFree: true, index })
+            assertPlan(`${name} cursor page ${limit}`, yield* explain(casesCursorPage(filter), [org, limit + 1, cursor!.created_at, cursor!.id, ...extra]), {
+              sortFree: true,
+              index,
+              cursorInIndex: true
+            })
           }
         }
       }))
@@ -96,10 +111,15 @@ describe("reads on 200,000 cases over 50 organizations", () => {
         const sql = yield* SqlClient.SqlClient
         const [cursor] = yield* sql<{ created_at: Date; id: string }>`
           SELECT created_at, id FROM rius WHERE organization_id = ${org} ORDER BY created_at DESC, id DESC OFFSET 500 LIMIT 1`
-        for (const [name, filter, extra] of [["unfiltered", "", []], ["status", "AND status = $5", ["TRIAGED"]]] as const) {
+        const filters = [["unfiltered", "", [], "ix_rius_org_created"], ["status", "AND status = $5", ["TRIAGED"], "ix_rius_org_status_created"]] as const
+        for (const [name, filter, extra, index] of filters) {
           const first = filter.replace("$5", "$3")
-          assertPlan(`rius ${name} first`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${first} ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, ...extra]), { sortFree: true })
-          assertPlan(`rius ${name} cursor`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${filter} AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, cursor!.created_at, cursor!.id, ...extra]), { sortFree: true })
+          assertPlan(`rius ${name} first`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${first} ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, ...extra]), { sortFree: true, index })
+          assertPlan(`rius ${name} cursor`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${filter} AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, cursor!.created_at, cursor!.id, ...extra]), {
+            sortFree: true,
+            index,
+            cursorInIndex: true
+          })
         }
       }))
 
