@@ -1,6 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { SqlClient } from "@effect/sql"
+import { SqlClient, Statement } from "@effect/sql"
 import { Effect, Layer } from "effect"
+import { CasesLive } from "../../layers/CasesLive.ts"
+import { InvestigationsLive } from "../../layers/InvestigationsLive.ts"
+import { LoadersLive } from "../../layers/LoadersLive.ts"
+import { RiusLive } from "../../layers/RiusLive.ts"
+import type { AuthenticatedUser } from "../../src/domain/Auth.ts"
+import type { CaseId, CategoryId, InvestigationId, OrganizationId, SessionId, UserId } from "../../src/domain/Ids.ts"
+import { Cases } from "../../services/Cases.ts"
+import { Investigations } from "../../services/Investigations.ts"
+import { Rius } from "../../services/Rius.ts"
 import { datasetId, defaultReadsDataset, seedReadsDataset } from "../support/ReadsDataset.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
@@ -9,8 +18,7 @@ import { TestDatabaseLive } from "../support/TestDatabase.ts"
  * tenant list itself (50 rows, one page here): reading its one page is the right plan, its primary key is there.
  */
 const tenantTables = new Set([
-  "users", "categories", "cases", "rius", "riu_case_associations", "investigations",
-  "investigation_notes", "case_notes"
+  "users", "categories", "cases", "rius", "riu_case_associations", "investigations", "investigation_notes", "case_notes"
 ])
 
 interface PlanNode {
@@ -21,9 +29,29 @@ interface PlanNode {
   readonly Plans?: ReadonlyArray<PlanNode>
 }
 
+interface Captured {
+  readonly sql: string
+  readonly params: ReadonlyArray<unknown>
+}
+
 const flatten = (node: PlanNode): ReadonlyArray<PlanNode> => [node, ...(node.Plans ?? []).flatMap(flatten)]
 
-const explain = (text: string, params: ReadonlyArray<unknown>) =>
+/** Runs `effect` (a procedure) and returns the statements it sent, as compiled for PostgreSQL. */
+const capture = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const statements: Array<Captured> = []
+    const result = yield* effect.pipe(
+      Statement.withTransformer((statement) =>
+        Effect.sync(() => {
+          const [sql, params] = statement.compile()
+          statements.push({ sql, params })
+          return statement
+        }))
+    )
+    return { result, statements: statements as ReadonlyArray<Captured> }
+  })
+
+const explain = ({ params, sql: text }: Captured) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql.unsafe<{ "QUERY PLAN": ReadonlyArray<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, params)
@@ -33,7 +61,9 @@ const explain = (text: string, params: ReadonlyArray<unknown>) =>
 const describePlan = (nodes: ReadonlyArray<PlanNode>) =>
   nodes.map((n) => `${n["Node Type"]}${n["Relation Name"] ? ` on ${n["Relation Name"]}` : ""}${n["Index Name"] ? ` using ${n["Index Name"]}` : ""}`).join(" > ")
 
-/** The plan reads tenant tables only through indexes, and (when asked) never sorts. */
+const oneLine = (sql: string) => sql.replace(/\s+/g, " ").trim()
+
+/** The plan reads tenant tables only through indexes, and (when asked) never sorts and reads the expected index. */
 const assertPlan = (
   name: string,
   nodes: ReadonlyArray<PlanNode>,
@@ -41,8 +71,7 @@ const assertPlan = (
 ) => {
   const seq = nodes.filter((n) => n["Node Type"] === "Seq Scan" && tenantTables.has(n["Relation Name"] ?? ""))
   assert.deepStrictEqual(seq.map((n) => n["Relation Name"]), [], `${name}: ${describePlan(nodes)}`)
-  const reads = nodes.filter((n) => n["Relation Name"] !== undefined)
-  assert.isAbove(reads.length, 0, `${name}: reads no table? ${describePlan(nodes)}`)
+  assert.isTrue(nodes.some((n) => n["Relation Name"] !== undefined), `${name} reads no table? ${describePlan(nodes)}`)
   if (options.sortFree) {
     const sorts = nodes.filter((n) => n["Node Type"] === "Sort" || n["Node Type"] === "Incremental Sort")
     assert.deepStrictEqual(sorts.map((n) => n["Node Type"]), [], `${name}: ${describePlan(nodes)}`)
@@ -55,103 +84,98 @@ const assertPlan = (
   }
 }
 
-const caseColumns = "id, organization_id, reference, title, status, priority, category_id, created_by, created_at, updated_at"
-const casesPage = (filter: string) => `
-  SELECT ${caseColumns} FROM cases
-   WHERE organization_id = $1 ${filter}
-   ORDER BY created_at DESC, id DESC LIMIT $2`
-const casesCursorPage = (filter: string) => `
-  SELECT ${caseColumns} FROM cases
-   WHERE organization_id = $1 ${filter} AND (created_at, id) < ($3, $4)
-   ORDER BY created_at DESC, id DESC LIMIT $2`
-const riuColumns = "id, organization_id, reference, kind, status, summary, reporter_anonymous, received_at, created_at, created_by"
+/** The keyset page is the one statement with a LIMIT; every other statement is a loader's. */
+const isPage = (statement: Captured) => /\bLIMIT\b/.test(statement.sql)
 
-const org = datasetId("org", 7)
-const DatasetLive = Layer.effectDiscard(seedReadsDataset(defaultReadsDataset)).pipe(Layer.provideMerge(TestDatabaseLive))
+const org = datasetId("org", 7) as OrganizationId
+const viewer: AuthenticatedUser = {
+  userId: datasetId("user", 7) as UserId,
+  organizationId: org,
+  sessionId: "00000000-0000-4000-8000-000000000000" as SessionId,
+  role: "VIEWER",
+  expiresAt: new Date(Date.now() + 3_600_000)
+}
+
+const ServicesLive = Layer.mergeAll(CasesLive, InvestigationsLive, RiusLive).pipe(
+  Layer.provideMerge(LoadersLive),
+  Layer.provideMerge(Layer.effectDiscard(seedReadsDataset(defaultReadsDataset))),
+  Layer.provideMerge(TestDatabaseLive)
+)
+
+/** Explains every statement a procedure ran: its page (when it has one) with `page`, the loaders' with no sort rule. */
+const explainAll = (name: string, statements: ReadonlyArray<Captured>, page?: { readonly index: string; readonly sortFree: boolean; readonly cursor: boolean }) =>
+  Effect.gen(function* () {
+    assert.isAbove(statements.length, 0, `${name} ran no statement`)
+    if (page !== undefined) assert.strictEqual(statements.filter(isPage).length, 1, `${name}: ${statements.map((s) => oneLine(s.sql)).join("\n")}`)
+    for (const statement of statements) {
+      const label = `${name}: ${oneLine(statement.sql).slice(0, 160)}`
+      if (isPage(statement) && page !== undefined) {
+        assertPlan(label, yield* explain(statement), { sortFree: page.sortFree, index: page.index, cursorInIndex: page.cursor })
+      } else {
+        assertPlan(label, yield* explain(statement), { sortFree: false })
+      }
+    }
+  })
 
 describe("reads on 200,000 cases over 50 organizations", () => {
-  it.layer(DatasetLive, { timeout: "120 seconds" })((it) => {
-    it.effect("Cases.List pages (unfiltered, status, priority; first page and a cursor page) read an index in order and never sort", () =>
+  it.layer(ServicesLive, { timeout: "150 seconds" })((it) => {
+    it.effect("Cases.List pages (unfiltered, status, priority; first page and a cursor page) read an index in order, never sort, and their loaders use indexes", () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [cursor] = yield* sql<{ created_at: Date; id: string }>`
-          SELECT created_at, id FROM cases WHERE organization_id = ${org} ORDER BY created_at DESC, id DESC OFFSET 1000 LIMIT 1`
-        const filters: ReadonlyArray<readonly [string, string, ReadonlyArray<unknown>, string]> = [
-          ["unfiltered", "", [], "ix_cases_org_created"],
-          ["status", "AND status = $5", ["OPEN"], "ix_cases_org_status_created"],
-          ["status NEW", "AND status = $5", ["NEW"], "ix_cases_org_status_created"],
-          ["priority", "AND priority = $5", ["HIGH"], "ix_cases_org_priority_created"],
-          ["priority CRITICAL", "AND priority = $5", ["CRITICAL"], "ix_cases_org_priority_created"]
-        ]
-        for (const [name, filter, extra, index] of filters) {
+        const cases = yield* Cases
+        const filters = [
+          ["unfiltered", {}, "ix_cases_org_created"],
+          ["status OPEN", { status: "OPEN" }, "ix_cases_org_status_created"],
+          ["status NEW", { status: "NEW" }, "ix_cases_org_status_created"],
+          ["priority HIGH", { priority: "HIGH" }, "ix_cases_org_priority_created"],
+          ["priority CRITICAL", { priority: "CRITICAL" }, "ix_cases_org_priority_created"]
+        ] as const
+        for (const [name, filter, index] of filters) {
           for (const limit of [10, 100]) {
-            const first = filter.replace("$5", "$3")
-            assertPlan(`${name} first page ${limit}`, yield* explain(casesPage(first), [org, limit + 1, ...extra]), { sortFree: true, index })
-            assertPlan(`${name} cursor page ${limit}`, yield* explain(casesCursorPage(filter), [org, limit + 1, cursor!.created_at, cursor!.id, ...extra]), {
-              sortFree: true,
-              index,
-              cursorInIndex: true
-            })
+            const first = yield* capture(cases.list(viewer, { ...filter, limit }))
+            assert.strictEqual(first.result.cases.length, limit)
+            yield* explainAll(`Cases.List ${name} ${limit}`, first.statements, { index, sortFree: true, cursor: false })
+            const next = yield* capture(cases.list(viewer, { ...filter, limit, cursor: first.result.nextCursor! }))
+            assert.strictEqual(next.result.cases.length, limit)
+            yield* explainAll(`Cases.List ${name} ${limit} after a cursor`, next.statements, { index, sortFree: true, cursor: true })
           }
         }
       }))
 
-    it.effect("a Cases.List category page is on an index (a top-N sort is allowed: the category is selective)", () =>
+    it.effect("a Cases.List category page is on an index (a selective category may top-N sort)", () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [cursor] = yield* sql<{ created_at: Date; id: string; category_id: string }>`
-          SELECT created_at, id, category_id FROM cases WHERE organization_id = ${org} AND category_id IS NOT NULL
-           ORDER BY created_at DESC, id DESC OFFSET 50 LIMIT 1`
-        assertPlan("category first page", yield* explain(casesPage("AND category_id = $3"), [org, 101, cursor!.category_id]), { sortFree: false })
-        assertPlan("category cursor page", yield* explain(casesCursorPage("AND category_id = $5"), [org, 101, cursor!.created_at, cursor!.id, cursor!.category_id]), { sortFree: false })
+        const cases = yield* Cases
+        const categoryId = datasetId("cat", 7) as CategoryId
+        const first = yield* capture(cases.list(viewer, { categoryId, limit: 20 }))
+        assert.strictEqual(first.result.cases.length, 20)
+        yield* explainAll("Cases.List category", first.statements, { index: "ix_cases_org_category_created", sortFree: false, cursor: false })
+        const next = yield* capture(cases.list(viewer, { categoryId, limit: 20, cursor: first.result.nextCursor! }))
+        yield* explainAll("Cases.List category after a cursor", next.statements, { index: "ix_cases_org_category_created", sortFree: false, cursor: true })
+      }))
+
+    it.effect("Cases.Get and Investigations.Get read every relation through indexes", () =>
+      Effect.gen(function* () {
+        // Case 7 (the first of organization 7): two investigations, investigation notes, case notes, RIU links.
+        const detail = yield* capture((yield* Cases).get(viewer, datasetId("case", 7) as CaseId))
+        assert.strictEqual(detail.result.investigations.length, 2)
+        assert.isAbove(detail.result.notes.length, 0)
+        assert.isAbove(detail.result.rius.length, 0)
+        assert.isTrue(detail.result.investigations.some((i) => i.notes.length > 0))
+        yield* explainAll("Cases.Get", detail.statements)
+        const investigation = yield* capture((yield* Investigations).get(viewer, datasetId("inv", "7-0") as InvestigationId))
+        assert.isAbove(investigation.result.notes.length, 0)
+        yield* explainAll("Investigations.Get", investigation.statements)
       }))
 
     it.effect("Rius.List pages (unfiltered, status) read an index in order and never sort", () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [cursor] = yield* sql<{ created_at: Date; id: string }>`
-          SELECT created_at, id FROM rius WHERE organization_id = ${org} ORDER BY created_at DESC, id DESC OFFSET 500 LIMIT 1`
-        const filters = [["unfiltered", "", [], "ix_rius_org_created"], ["status", "AND status = $5", ["TRIAGED"], "ix_rius_org_status_created"]] as const
-        for (const [name, filter, extra, index] of filters) {
-          const first = filter.replace("$5", "$3")
-          assertPlan(`rius ${name} first`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${first} ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, ...extra]), { sortFree: true, index })
-          assertPlan(`rius ${name} cursor`, yield* explain(`SELECT ${riuColumns} FROM rius WHERE organization_id = $1 ${filter} AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2`, [org, 51, cursor!.created_at, cursor!.id, ...extra]), {
-            sortFree: true,
-            index,
-            cursorInIndex: true
-          })
-        }
-      }))
-
-    it.effect("every loader statement of Cases.List, Cases.Get and Investigations.Get reads its tables through indexes", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const page = yield* sql<{ id: string; created_by: string; category_id: string | null }>`
-          SELECT id, created_by, category_id FROM cases WHERE organization_id = ${org} ORDER BY created_at DESC, id DESC LIMIT 100`
-        const caseIds = page.map((row) => row.id)
-        const investigations = yield* sql<{ id: string; primary_investigator_id: string | null }>`
-          SELECT id, primary_investigator_id FROM investigations WHERE organization_id = ${org} AND case_id = ANY(${caseIds})`
-        const investigationIds = investigations.map((row) => row.id)
-        const userIds = [...new Set(page.map((row) => row.created_by))]
-        const categoryIds = [...new Set(page.flatMap((row) => (row.category_id === null ? [] : [row.category_id])))]
-        const statements: ReadonlyArray<readonly [string, string, ReadonlyArray<unknown>]> = [
-          ["organizations by id", "SELECT id, slug, name, status FROM organizations WHERE id = ANY($1)", [[org]]],
-          ["users by id", "SELECT id, organization_id, email, display_name, role, status FROM users WHERE organization_id = $1 AND id = ANY($2)", [org, userIds]],
-          ["categories by id", "SELECT id, organization_id, name, parent_id FROM categories WHERE organization_id = $1 AND id = ANY($2)", [org, categoryIds]],
-          ["cases by id", `SELECT ${caseColumns} FROM cases WHERE organization_id = $1 AND id = ANY($2)`, [org, caseIds.slice(0, 1)]],
-          ["cases by id (a page)", `SELECT ${caseColumns} FROM cases WHERE organization_id = $1 AND id = ANY($2)`, [org, caseIds]],
-          ["investigations by id", "SELECT id, organization_id, case_id, status, primary_investigator_id, created_at FROM investigations WHERE organization_id = $1 AND id = ANY($2)", [org, investigationIds.slice(0, 1)]],
-          ["rius by id", `SELECT ${riuColumns} FROM rius WHERE organization_id = $1 AND id = ANY($2)`, [org, [datasetId("riu", 7), datasetId("riu", 57)]]],
-          ["RIU associations of cases, with the RIU", `
-            SELECT a.case_id, r.id, r.reference, r.kind, r.status, r.summary, r.created_at FROM riu_case_associations a
-              JOIN rius r ON r.organization_id = a.organization_id AND r.id = a.riu_id
-             WHERE a.organization_id = $1 AND a.case_id = ANY($2) ORDER BY a.case_id, a.created_at, r.id`, [org, caseIds]],
-          ["investigations of cases", "SELECT id, organization_id, case_id, status, primary_investigator_id, created_at FROM investigations WHERE organization_id = $1 AND case_id = ANY($2) ORDER BY case_id, created_at, id", [org, caseIds]],
-          ["notes of investigations", "SELECT id, investigation_id, author_id, body, created_at FROM investigation_notes WHERE organization_id = $1 AND investigation_id = ANY($2) ORDER BY investigation_id, created_at, id", [org, investigationIds]],
-          ["notes of cases", "SELECT id, case_id, author_id, body, created_at FROM case_notes WHERE organization_id = $1 AND case_id = ANY($2) ORDER BY case_id, created_at, id", [org, caseIds]]
-        ]
-        for (const [name, text, params] of statements) {
-          assertPlan(name, yield* explain(text, params), { sortFree: false })
+        const rius = yield* Rius
+        const filters = [["unfiltered", {}, "ix_rius_org_created"], ["status TRIAGED", { status: "TRIAGED" }, "ix_rius_org_status_created"]] as const
+        for (const [name, filter, index] of filters) {
+          const first = yield* capture(rius.list(viewer, { ...filter, limit: 50 }))
+          assert.strictEqual(first.result.rius.length, 50)
+          yield* explainAll(`Rius.List ${name}`, first.statements, { index, sortFree: true, cursor: false })
+          const next = yield* capture(rius.list(viewer, { ...filter, limit: 50, cursor: first.result.nextCursor! }))
+          yield* explainAll(`Rius.List ${name} after a cursor`, next.statements, { index, sortFree: true, cursor: true })
         }
       }))
   })

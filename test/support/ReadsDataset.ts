@@ -9,7 +9,8 @@ import * as Crypto from "node:crypto"
  *
  * Ids are `md5(<kind><n>)::uuid`, so a caller knows them without reading them back (`datasetId`); they are as
  * scattered as random uuids. Row n of a table belongs to organization `n % organizations`, and every reference
- * stays inside its organization (the tenant foreign keys hold). created_at follows a permutation of the row
+ * stays inside its organization (the tenant foreign keys hold); which rows have what (a category, investigations,
+ * notes) depends on `n / organizations`, so every organization has the same mix. created_at follows a permutation of the row
  * numbers (uncorrelated with the physical order), two rows per timestamp, so pages depend on the id tie-breaker.
  */
 export interface ReadsDatasetOptions {
@@ -26,27 +27,29 @@ export const defaultReadsDataset: ReadsDatasetOptions = {
   categoriesPerOrganization: 20
 }
 
-/** The uuid the dataset gives row `n` of a kind: "org", "user", "cat", "case", "riu", "inv". */
-export const datasetId = (kind: string, n: number) => {
+/** The uuid the dataset gives row `n` of a kind: "org", "user", "cat", "case", "riu", or "inv" with n = "<case>-<0|1>". */
+export const datasetId = (kind: string, n: number | string) => {
   const hex = Crypto.createHash("md5").update(`${kind}${n}`).digest("hex")
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
 /** Counts of what the script writes, for reports. */
 export const datasetShape = (options: ReadsDatasetOptions) => {
-  const cases = options.organizations * options.casesPerOrganization
+  const O = options.organizations
+  const K = options.casesPerOrganization
+  // rows k of 0..K-1 (per organization) with k % modulus in the accepted residues
+  const perOrg = (modulus: number, accepts: (residue: number) => boolean) =>
+    O * Array.from({ length: K }, (_, k) => k).filter((k) => accepts(k % modulus)).length
   return {
-    organizations: options.organizations,
-    users: options.organizations * options.usersPerOrganization,
-    categories: options.organizations * options.categoriesPerOrganization,
-    cases,
-    rius: cases / 2,
-    // every case links one RIU (two cases per RIU), every third case a second one
-    riuCaseAssociations: cases + Math.ceil(cases / 3),
-    // 3 cases in 5 have an investigation, 1 in 10 a second one; 6 in 7 have a primary investigator
-    investigations: Math.ceil((cases * 3) / 5) + Math.ceil(cases / 10),
-    investigationNotes: 2 * Math.ceil((cases * 3) / 5),
-    caseNotes: 2 * Math.ceil(cases / 2)
+    organizations: O,
+    users: O * options.usersPerOrganization,
+    categories: O * options.categoriesPerOrganization,
+    cases: O * K,
+    rius: (O * K) / 2,
+    riuCaseAssociations: O * K + perOrg(3, (r) => r === 0),
+    investigations: perOrg(5, (r) => r < 3) + perOrg(10, (r) => r === 0),
+    investigationNotes: 2 * perOrg(5, (r) => r < 3),
+    caseNotes: 2 * perOrg(2, (r) => r === 0)
   }
 }
 
@@ -101,33 +104,33 @@ INSERT INTO cases (id, organization_id, reference, title, description, status, p
   SELECT md5('case' || g)::uuid, ${org("g")}, 'C-' || g, 'Case ' || g, 'Description of case ' || g,
          ${pick("g", 1, ["NEW", "OPEN", "OPEN", "IN_PROGRESS", "IN_PROGRESS", "PENDING", "CLOSED", "CLOSED", "CLOSED", "CLOSED"])},
          ${pick("g", 2, ["LOW", "MEDIUM", "MEDIUM", "HIGH", "CRITICAL"])},
-         CASE WHEN g % 10 = 9 THEN NULL ELSE md5('cat' || (((hashint4(g + 3) & 2147483647) % ${C}) * ${O} + g % ${O}))::uuid END,
+         CASE WHEN (g / ${O}) % 10 = 9 THEN NULL ELSE md5('cat' || (((hashint4(g + 3) & 2147483647) % ${C}) * ${O} + g % ${O}))::uuid END,
          ${user("g", "g", 4)}, t.at, t.at
     FROM generate_series(0, ${N - 1}) g, LATERAL (SELECT ${createdAt("g", N)} AS at) t;
 INSERT INTO rius (id, organization_id, reference, kind, status, summary, reporter_anonymous, received_at, created_at, created_by)
   SELECT md5('riu' || r)::uuid, ${org("r")}, 'R-' || r, ${pick("r", 5, ["HOTLINE_REPORT", "WEB_FORM", "DISCLOSURE"])},
-         ${pick("r", 6, ["RECEIVED", "TRIAGED", "LINKED", "LINKED", "CLOSED"])}, 'Summary of intake ' || r, r % 4 = 0,
-         t.at, t.at, CASE WHEN r % 5 = 0 THEN NULL ELSE ${user("r", "r", 7)} END
+         ${pick("r", 6, ["RECEIVED", "TRIAGED", "LINKED", "LINKED", "CLOSED"])}, 'Summary of intake ' || r, (r / ${O}) % 4 = 0,
+         t.at, t.at, CASE WHEN (r / ${O}) % 5 = 0 THEN NULL ELSE ${user("r", "r", 7)} END
     FROM generate_series(0, ${R - 1}) r, LATERAL (SELECT ${createdAt("r", R)} AS at) t;
 INSERT INTO riu_case_associations (organization_id, riu_id, case_id, created_at, created_by)
   SELECT ${org("g")}, md5('riu' || (((g / ${O} / 2 + l.n * ${Math.floor(K / 4)}) % ${K / 2}) * ${O} + g % ${O}))::uuid, md5('case' || g)::uuid,
          timestamptz '2026-06-01 00:00:00+00', ${user("g", "g", 8)}
-    FROM generate_series(0, ${N - 1}) g, LATERAL (SELECT n FROM generate_series(0, CASE WHEN g % 3 = 0 THEN 1 ELSE 0 END) n) l;
+    FROM generate_series(0, ${N - 1}) g, LATERAL (SELECT n FROM generate_series(0, CASE WHEN (g / ${O}) % 3 = 0 THEN 1 ELSE 0 END) n) l;
 INSERT INTO investigations (id, organization_id, case_id, status, primary_investigator_id, created_at, updated_at)
   SELECT md5('inv' || g || '-' || n)::uuid, ${org("g")}, md5('case' || g)::uuid, ${pick("g + n", 9, ["OPEN", "ACTIVE", "ACTIVE", "ON_HOLD", "CLOSED"])},
-         CASE WHEN g % 7 = 3 THEN NULL ELSE ${user("g", "g + n", 10)} END, t.at, t.at
+         CASE WHEN (g / ${O}) % 7 = 3 THEN NULL ELSE ${user("g", "g + n", 10)} END, t.at, t.at
     FROM generate_series(0, ${N - 1}) g, generate_series(0, 1) n, LATERAL (SELECT ${createdAt("g", N)} AS at) t
-   WHERE (n = 0 AND g % 5 < 3) OR (n = 1 AND g % 10 = 0);
+   WHERE (n = 0 AND (g / ${O}) % 5 < 3) OR (n = 1 AND (g / ${O}) % 10 = 0);
 INSERT INTO investigation_notes (organization_id, investigation_id, author_id, body, created_at)
   SELECT ${org("g")}, md5('inv' || g || '-0')::uuid, ${user("g", "g * 2 + m", 11)}, 'Investigation note ' || m || ' of case ' || g,
          ${createdAt("g", N)} + (m + 1) * interval '1 hour'
     FROM generate_series(0, ${N - 1}) g, generate_series(0, 1) m
-   WHERE g % 5 < 3;
+   WHERE (g / ${O}) % 5 < 3;
 INSERT INTO case_notes (organization_id, case_id, author_id, body, created_at)
   SELECT ${org("g")}, md5('case' || g)::uuid, ${user("g", "g * 2 + m", 12)}, 'Case note ' || m || ' of case ' || g,
          ${createdAt("g", N)} + (m + 1) * interval '1 hour'
     FROM generate_series(0, ${N - 1}) g, generate_series(0, 1) m
-   WHERE g % 2 = 0;
+   WHERE (g / ${O}) % 2 = 0;
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT * FROM reads_dataset_indexes LOOP
     EXECUTE r.definition;
