@@ -109,7 +109,7 @@ const clockTicks = (() => {
 
 let postmasterPid: number | undefined
 
-/** CPU time (ms) of the embedded postmaster and its children, or NaN (external server, not Linux). */
+/** CPU time (ms) of the embedded postmaster and its children, live or exited, or NaN (external server, not Linux). */
 const postgresCpuMs = () => {
   if (postmasterPid === undefined || process.platform !== "linux") return Number.NaN
   let ticks = 0
@@ -122,8 +122,10 @@ const postgresCpuMs = () => {
       continue
     }
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    if (Number(entry) !== postmasterPid && Number(fields[1]) !== postmasterPid) continue
-    ticks += Number(fields[11]) + Number(fields[12])
+    // utime and stime; for the postmaster also cutime and cstime, where the CPU of backends that exited (parallel
+    // workers, closed connections) ends up once it has reaped them, so a delta never goes negative.
+    if (Number(entry) === postmasterPid) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+    else if (Number(fields[1]) === postmasterPid) ticks += Number(fields[11]) + Number(fields[12])
   }
   return (ticks / clockTicks) * 1000
 }
