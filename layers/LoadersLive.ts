@@ -1,6 +1,6 @@
 import { SqlClient, SqlResolver } from "@effect/sql"
 import { Data, Effect, Layer, Option, Schema } from "effect"
-import { CaseId, CategoryId, InvestigationId, OrganizationId, RiuId, UserId } from "../src/domain/Ids.ts"
+import type { CaseId, InvestigationId, OrganizationId } from "../src/domain/Ids.ts"
 import { CaseLinkRow, CaseRow, CategoryRow, InvestigationRow, NoteRow, OrganizationRow, RiuLinkRow, RiuRow, UserRow } from "../src/domain/Records.ts"
 import { type ByParent, Loaders } from "../services/Loaders.ts"
 import { caseColumns, investigationColumns } from "./ReadRepository.ts"
@@ -28,6 +28,13 @@ const pairsOf = (requests: ReadonlyArray<{ readonly organizationId: string; read
   }
   return { organizations, ids }
 }
+
+/**
+ * Ids are checked inside the batch, not when the request is made: a request whose encoding fails
+ * before it is queued, inside a sequential `Effect.all(…, { batching: true })` with requests after it,
+ * never completes (the whole `all` hangs). Failing the batch instead fails every request in it.
+ */
+const checkPairs = Schema.decodeUnknown(Schema.Struct({ organizations: Schema.Array(Schema.UUID), ids: Schema.Array(Schema.UUID) }))
 
 const unique = <A>(ids: ReadonlyArray<A>): ReadonlyArray<A> => (ids.length < 2 ? ids : [...new Set(ids)])
 
@@ -63,24 +70,23 @@ export const LoadersLive = Layer.effect(
      * Its tag is its own: two resolvers never share a batch. A request gets the rows of its own
      * organization only, and keeps the ids it asked for (the caller filters).
      */
-    const coarse = <Id extends string, IdEncoded extends string, Row extends Keyed, RowEncoded>(
+    const coarse = <Row extends Keyed, RowEncoded>(
       tag: string,
-      id: Schema.Schema<Id, IdEncoded>,
       Result: Schema.Schema<Row, RowEncoded>,
       query: (organizations: ReadonlyArray<string>, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<unknown>, unknown>
     ) =>
       Effect.map(
         SqlResolver.grouped(`Loaders.${tag}`, {
-          Request: Schema.Data(Schema.Struct({ organizationId: OrganizationId, ids: Schema.Array(id) })),
+          Request: Schema.Data(Schema.Struct({ organizationId: Schema.String, ids: Schema.Array(Schema.String) })),
           RequestGroupKey: (request) => request.organizationId,
           Result,
           ResultGroupKey: (row) => row.organizationId,
           execute: (requests) => {
             const pairs = pairsOf(requests)
-            return pairs.ids.length === 0 ? Effect.succeed([]) : query(pairs.organizations, pairs.ids)
+            return pairs.ids.length === 0 ? Effect.succeed([]) : Effect.flatMap(checkPairs(pairs), (checked) => query(checked.organizations, checked.ids))
           }
         }),
-        (resolver) => (organizationId: OrganizationId, ids: ReadonlyArray<Id>): Effect.Effect<ReadonlyArray<Row>> =>
+        (resolver) => (organizationId: OrganizationId, ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Row>> =>
           ids.length === 0
             ? Effect.succeed([])
             : resolver.execute(Data.struct({ organizationId, ids: unique(ids) })).pipe(
@@ -90,7 +96,7 @@ export const LoadersLive = Layer.effect(
             )
       )
 
-    const byId = <Id extends string, Row extends Keyed & { readonly id: Id }>(load: (organizationId: OrganizationId, ids: ReadonlyArray<Id>) => Effect.Effect<ReadonlyArray<Row>>) =>
+    const byId = <Id extends string, Row extends Keyed & { readonly id: Id }>(load: (organizationId: OrganizationId, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Row>>) =>
       (organizationId: OrganizationId, ids: ReadonlyArray<Id>) =>
         Effect.map(load(organizationId, ids), (rows) => {
           const wanted = new Set<string>(ids)
@@ -98,7 +104,7 @@ export const LoadersLive = Layer.effect(
         })
 
     const byParent = <Id extends string, Row extends Keyed>(
-      load: (organizationId: OrganizationId, ids: ReadonlyArray<Id>) => Effect.Effect<ReadonlyArray<Row>>,
+      load: (organizationId: OrganizationId, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Row>>,
       parent: (row: Row) => Id
     ) =>
       (organizationId: OrganizationId, ids: ReadonlyArray<Id>) => Effect.map(load(organizationId, ids), (rows) => groupBy(rows, parent, new Set(ids)))
@@ -109,34 +115,34 @@ export const LoadersLive = Layer.effect(
             FROM users u
             WHERE u.organization_id = ANY(${distinct(organizations)}::uuid[]) AND u.id = ANY(${ids}::uuid[])`
 
-    const users = yield* coarse("users", UserId, UserRow, selectUsers)
+    const users = yield* coarse("users", UserRow, selectUsers)
 
-    const organizations = yield* coarse("organizations", OrganizationId, OrganizationRow, (orgs, ids) =>
+    const organizations = yield* coarse("organizations", OrganizationRow, (orgs, ids) =>
       sql`SELECT o.id, o.id AS "organizationId", o.slug, o.name, o.status
             FROM organizations o
             WHERE o.id = ANY(${distinct(orgs)}::uuid[]) AND o.id = ANY(${ids}::uuid[])`)
 
-    const categories = yield* coarse("categories", CategoryId, CategoryRow, (orgs, ids) =>
+    const categories = yield* coarse("categories", CategoryRow, (orgs, ids) =>
       sql`SELECT c.id, c.organization_id AS "organizationId", c.name
             FROM categories c
             WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
 
-    const cases = yield* coarse("cases", CaseId, CaseRow, (orgs, ids) =>
+    const cases = yield* coarse("cases", CaseRow, (orgs, ids) =>
       sql`SELECT ${caseColumns(sql)}
             FROM cases c
             WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
 
-    const investigations = yield* coarse("investigations", InvestigationId, InvestigationRow, (orgs, ids) =>
+    const investigations = yield* coarse("investigations", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
             WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.id = ANY(${ids}::uuid[])`)
 
-    const rius = yield* coarse("rius", RiuId, RiuRow, (orgs, ids) =>
+    const rius = yield* coarse("rius", RiuRow, (orgs, ids) =>
       sql`SELECT r.id, r.organization_id AS "organizationId", r.reference, r.kind, r.status, r.created_at AS "createdAt"
             FROM rius r
             WHERE r.organization_id = ANY(${distinct(orgs)}::uuid[]) AND r.id = ANY(${ids}::uuid[])`)
 
-    const riuLinksOfCases = yield* coarse("riuLinksOfCases", CaseId, RiuLinkRow, (orgs, ids) =>
+    const riuLinksOfCases = yield* coarse("riuLinksOfCases", RiuLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.case_id AS "caseId", a.created_at AS "associatedAt",
                  r.id AS "riuId", r.reference AS "riuReference", r.kind AS "riuKind", r.status AS "riuStatus"
             FROM riu_case_associations a
@@ -144,31 +150,29 @@ export const LoadersLive = Layer.effect(
             WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.case_id = ANY(${ids}::uuid[])
            ORDER BY a.created_at, r.id`)
 
-    const caseLinksOfRius = yield* coarse("caseLinksOfRius", RiuId, CaseLinkRow, (orgs, ids) =>
+    const caseLinksOfRius = yield* coarse("caseLinksOfRius", CaseLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.riu_id AS "riuId", a.case_id AS "caseId"
             FROM riu_case_associations a
             WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.riu_id = ANY(${ids}::uuid[])
            ORDER BY a.created_at, a.case_id`)
 
-    const investigationsOfCases = yield* coarse("investigationsOfCases", CaseId, InvestigationRow, (orgs, ids) =>
+    const investigationsOfCases = yield* coarse("investigationsOfCases", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
             WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.case_id = ANY(${ids}::uuid[])
            ORDER BY i.created_at, i.id`)
 
-    const notesOfInvestigations = yield* coarse("notesOfInvestigations", InvestigationId, NoteRow, (orgs, ids) =>
-      sql`SELECT n.id, n.organization_id AS "organizationId", n.investigation_id AS "parentId", n.author_id AS "authorId",
-                 n.body, n.created_at AS "createdAt"
-            FROM investigation_notes n
-            WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.investigation_id = ANY(${ids}::uuid[])
-           ORDER BY n.created_at, n.id`)
+    /** Notes of a batch of parents (investigations or cases), in creation order. */
+    const notesOf = (table: "investigation_notes" | "case_notes", parent: "investigation_id" | "case_id") =>
+      (orgs: ReadonlyArray<string>, ids: ReadonlyArray<string>) =>
+        sql`SELECT n.id, n.organization_id AS "organizationId", n.${sql(parent)} AS "parentId", n.author_id AS "authorId",
+                   n.body, n.created_at AS "createdAt"
+              FROM ${sql(table)} n
+             WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.${sql(parent)} = ANY(${ids}::uuid[])
+             ORDER BY n.created_at, n.id`
 
-    const notesOfCases = yield* coarse("notesOfCases", CaseId, NoteRow, (orgs, ids) =>
-      sql`SELECT n.id, n.organization_id AS "organizationId", n.case_id AS "parentId", n.author_id AS "authorId",
-                 n.body, n.created_at AS "createdAt"
-            FROM case_notes n
-            WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.case_id = ANY(${ids}::uuid[])
-           ORDER BY n.created_at, n.id`)
+    const notesOfInvestigations = yield* coarse("notesOfInvestigations", NoteRow, notesOf("investigation_notes", "investigation_id"))
+    const notesOfCases = yield* coarse("notesOfCases", NoteRow, notesOf("case_notes", "case_id"))
 
     /**
      * The single lookup, for code paths that each want one user: requests are `{ organizationId, id }`
@@ -176,14 +180,15 @@ export const LoadersLive = Layer.effect(
      * statement; lookups made together still share one statement.
      */
     const single = yield* SqlResolver.grouped("Loaders.user", {
-      Request: Schema.Data(Schema.Struct({ organizationId: OrganizationId, id: UserId })),
+      Request: Schema.Data(Schema.Struct({ organizationId: Schema.String, id: Schema.String })),
       RequestGroupKey: (request) => request.organizationId,
       Result: UserRow,
       ResultGroupKey: (row) => row.organizationId,
-      execute: (requests) => {
-        const pairs = pairsOf(requests.map((request) => ({ organizationId: request.organizationId, ids: [request.id] })))
-        return selectUsers(pairs.organizations, pairs.ids)
-      }
+      execute: (requests) =>
+        Effect.flatMap(
+          checkPairs(pairsOf(requests.map((request) => ({ organizationId: request.organizationId, ids: [request.id] })))),
+          (checked) => selectUsers(checked.organizations, checked.ids)
+        )
     })
 
     return Loaders.of({

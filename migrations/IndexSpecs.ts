@@ -211,7 +211,7 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     table: "case_notes",
     columns: "case_id, created_at",
     serves:
-      "notes of a batch of cases (case_id = ANY($1)) in creation order (Cases.Get's loader); FK (organization_id, case_id) -> cases ON DELETE CASCADE"
+      "notes of a batch of cases in creation order (Loaders.notesOfCases: case_id = ANY($ids)); FK (organization_id, case_id) -> cases ON DELETE CASCADE"
   },
   {
     name: "ix_case_notes_author",

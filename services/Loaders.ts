@@ -23,16 +23,23 @@ export class Loaders extends Context.Tag("casecore/Loaders")<
     readonly user: (organizationId: OrganizationId, id: UserId) => Effect.Effect<Option.Option<UserRow>>
     /** The organization itself when listed in `ids` (a tenant sees no other organization). */
     readonly organizations: (organizationId: OrganizationId, ids: ReadonlyArray<OrganizationId>) => Effect.Effect<ById<OrganizationId, OrganizationRow>>
+    /** Categories of the organization by id. */
     readonly categories: (organizationId: OrganizationId, ids: ReadonlyArray<CategoryId>) => Effect.Effect<ById<CategoryId, CategoryRow>>
+    /** Cases of the organization by id. */
     readonly cases: (organizationId: OrganizationId, ids: ReadonlyArray<CaseId>) => Effect.Effect<ById<CaseId, CaseRow>>
+    /** Investigations of the organization by id. */
     readonly investigations: (organizationId: OrganizationId, ids: ReadonlyArray<InvestigationId>) => Effect.Effect<ById<InvestigationId, InvestigationRow>>
+    /** RIUs of the organization by id. */
     readonly rius: (organizationId: OrganizationId, ids: ReadonlyArray<RiuId>) => Effect.Effect<ById<RiuId, RiuRow>>
     /** The RIU links of cases, each with its RIU. */
     readonly riuLinksOfCases: (organizationId: OrganizationId, caseIds: ReadonlyArray<CaseId>) => Effect.Effect<ByParent<CaseId, RiuLinkRow>>
     /** The case links of RIUs. */
     readonly caseLinksOfRius: (organizationId: OrganizationId, riuIds: ReadonlyArray<RiuId>) => Effect.Effect<ByParent<RiuId, CaseLinkRow>>
+    /** The investigations of cases. */
     readonly investigationsOfCases: (organizationId: OrganizationId, caseIds: ReadonlyArray<CaseId>) => Effect.Effect<ByParent<CaseId, InvestigationRow>>
+    /** The notes of investigations (authors are users by id). */
     readonly notesOfInvestigations: (organizationId: OrganizationId, investigationIds: ReadonlyArray<InvestigationId>) => Effect.Effect<ByParent<InvestigationId, NoteRow>>
+    /** The notes of cases (authors are users by id). */
     readonly notesOfCases: (organizationId: OrganizationId, caseIds: ReadonlyArray<CaseId>) => Effect.Effect<ByParent<CaseId, NoteRow>>
   }
 >() {}

@@ -52,6 +52,7 @@ interface Counts {
   links: number
   investigations: number
   notes: number
+  caseNotes: number
   notifications: number
   campaigns: number
   assignments: number
@@ -103,6 +104,7 @@ const loadDemo = Effect.gen(function* () {
     links: 0,
     investigations: 0,
     notes: 0,
+    caseNotes: 0,
     notifications: 0,
     campaigns: 0,
     assignments: 0,
@@ -249,6 +251,26 @@ const loadDemo = Effect.gen(function* () {
     yield* sql`INSERT INTO investigation_notes ${sql.insert(notes)}`
     counts.notes += notes.length
 
+    // The case's own notes: the triage, by the admin who routes cases, and the hand-over to its lead.
+    const caseNotes = cases.filter((c) => c.seed.status !== "NEW").flatMap((c) => [
+      {
+        organization_id: organizationId,
+        case_id: caseId(c.reference),
+        author_id: member("admin"),
+        body: `Triaged as ${c.seed.priority.toLowerCase()} priority, ${c.seed.category}.`,
+        created_at: new Date(c.createdAt + 30 * MINUTE)
+      },
+      ...(c.seed.investigation === undefined ? [] : [{
+        organization_id: organizationId,
+        case_id: caseId(c.reference),
+        author_id: member(c.seed.investigation.lead),
+        body: "Investigation opened; I lead it.",
+        created_at: new Date(c.createdAt + HOUR)
+      }])
+    ])
+    if (caseNotes.length > 0) yield* sql`INSERT INTO case_notes ${sql.insert(caseNotes)}`
+    counts.caseNotes += caseNotes.length
+
     const newestFirst = [...cases].sort((a, b) => b.createdAt - a.createdAt)
     const notifications = memberKeys.flatMap((key) => {
       const userId = member(key)
@@ -388,7 +410,7 @@ const loadDemo = Effect.gen(function* () {
 
   return [
     `seeded ${organizations.size} organizations, ${counts.users} users, ${counts.categories} categories, ${counts.cases} cases,`,
-    `${counts.rius} RIUs (${counts.links} linked to cases), ${counts.investigations} investigations with ${counts.notes} notes,`,
+    `${counts.rius} RIUs (${counts.links} linked to cases), ${counts.investigations} investigations with ${counts.notes} notes, ${counts.caseNotes} case notes,`,
     `${counts.notifications} notifications, ${counts.campaigns} campaigns with ${counts.assignments} assignments,`,
     `${counts.audit} audit entries, ${counts.projects} implementation projects, ${counts.healthScores} health scores`,
     `— ${loginHint}`

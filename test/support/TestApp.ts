@@ -38,13 +38,15 @@ export const TestedLayer = MainLive
 /**
  * One instance of the application (TestedLayer: HTTP on a free port, every service exposed for
  * direct checks) over the database at `url`; several instances of a test share one database.
+ * `around` is built first and changes nothing of the application: it sets fiber refs the application
+ * inherits (test/support/StatementLog.ts records every statement that way).
  */
-export const InstanceTest = (url: Redacted.Redacted<string>, overrides: Readonly<Record<string, string>> = {}) =>
-  baseUrl.pipe(Layer.provideMerge(TestedLayer), Layer.provide(TestConfig({ DATABASE_URL: Redacted.value(url), ...overrides })))
+export const InstanceTest = (url: Redacted.Redacted<string>, overrides: Readonly<Record<string, string>> = {}, around: Layer.Layer<never> = Layer.empty) =>
+  baseUrl.pipe(Layer.provideMerge(TestedLayer), Layer.provide(around), Layer.provide(TestConfig({ DATABASE_URL: Redacted.value(url), ...overrides })))
 
 /** One instance over a database of the test file's own (a copy of the migrated template). */
-export const ServerTest = (overrides: Readonly<Record<string, string>> = {}) =>
-  Layer.unwrapScoped(Effect.map(scopedDatabase(), (url) => InstanceTest(url, overrides)))
+export const ServerTest = (overrides: Readonly<Record<string, string>> = {}, around: Layer.Layer<never> = Layer.empty) =>
+  Layer.unwrapScoped(Effect.map(scopedDatabase(), (url) => InstanceTest(url, overrides, around)))
 
 export const password = "correct horse battery staple"
 
