@@ -62,7 +62,7 @@ export const LoadersLive = Layer.effect(
      * tenant-safe: ids are globally unique keys, rows are grouped by their own organization, and each request
      * keeps only the ids it asked for.
      */
-    const distinct = (organizations: ReadonlyArray<string>) => [...new Set(organizations)]
+    const distinct = (values: ReadonlyArray<string>) => (values.length < 2 ? values : [...new Set(values)])
 
     /**
      * One coarse resolver: a request `{ organizationId, ids }` (a Data value, so requests compare by
@@ -113,53 +113,53 @@ export const LoadersLive = Layer.effect(
     const selectUsers = (organizations: ReadonlyArray<string>, ids: ReadonlyArray<string>) =>
       sql`SELECT ${userColumns}
             FROM users u
-            WHERE u.organization_id = ANY(${distinct(organizations)}::uuid[]) AND u.id = ANY(${ids}::uuid[])`
+            WHERE u.organization_id = ANY(${distinct(organizations)}::uuid[]) AND u.id = ANY(${distinct(ids)}::uuid[])`
 
     const users = yield* coarse("users", UserRow, selectUsers)
 
     const organizations = yield* coarse("organizations", OrganizationRow, (orgs, ids) =>
       sql`SELECT o.id, o.id AS "organizationId", o.slug, o.name, o.status
             FROM organizations o
-            WHERE o.id = ANY(${distinct(orgs)}::uuid[]) AND o.id = ANY(${ids}::uuid[])`)
+            WHERE o.id = ANY(${distinct(orgs)}::uuid[]) AND o.id = ANY(${distinct(ids)}::uuid[])`)
 
     const categories = yield* coarse("categories", CategoryRow, (orgs, ids) =>
       sql`SELECT c.id, c.organization_id AS "organizationId", c.name
             FROM categories c
-            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
+            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${distinct(ids)}::uuid[])`)
 
     const cases = yield* coarse("cases", CaseRow, (orgs, ids) =>
       sql`SELECT ${caseColumns(sql)}
             FROM cases c
-            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
+            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${distinct(ids)}::uuid[])`)
 
     const investigations = yield* coarse("investigations", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
-            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.id = ANY(${ids}::uuid[])`)
+            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.id = ANY(${distinct(ids)}::uuid[])`)
 
     const rius = yield* coarse("rius", RiuRow, (orgs, ids) =>
       sql`SELECT r.id, r.organization_id AS "organizationId", r.reference, r.kind, r.status, r.created_at AS "createdAt"
             FROM rius r
-            WHERE r.organization_id = ANY(${distinct(orgs)}::uuid[]) AND r.id = ANY(${ids}::uuid[])`)
+            WHERE r.organization_id = ANY(${distinct(orgs)}::uuid[]) AND r.id = ANY(${distinct(ids)}::uuid[])`)
 
     const riuLinksOfCases = yield* coarse("riuLinksOfCases", RiuLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.case_id AS "caseId", a.created_at AS "associatedAt",
                  r.id AS "riuId", r.reference AS "riuReference", r.kind AS "riuKind", r.status AS "riuStatus"
             FROM riu_case_associations a
             JOIN rius r ON r.organization_id = a.organization_id AND r.id = a.riu_id
-            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.case_id = ANY(${ids}::uuid[])
+            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.case_id = ANY(${distinct(ids)}::uuid[])
            ORDER BY a.created_at, r.id`)
 
     const caseLinksOfRius = yield* coarse("caseLinksOfRius", CaseLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.riu_id AS "riuId", a.case_id AS "caseId"
             FROM riu_case_associations a
-            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.riu_id = ANY(${ids}::uuid[])
+            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.riu_id = ANY(${distinct(ids)}::uuid[])
            ORDER BY a.created_at, a.case_id`)
 
     const investigationsOfCases = yield* coarse("investigationsOfCases", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
-            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.case_id = ANY(${ids}::uuid[])
+            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.case_id = ANY(${distinct(ids)}::uuid[])
            ORDER BY i.created_at, i.id`)
 
     /** Notes of a batch of parents (investigations or cases), in creation order. */
@@ -168,7 +168,7 @@ export const LoadersLive = Layer.effect(
         sql`SELECT n.id, n.organization_id AS "organizationId", n.${sql(parent)} AS "parentId", n.author_id AS "authorId",
                    n.body, n.created_at AS "createdAt"
               FROM ${sql(table)} n
-             WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.${sql(parent)} = ANY(${ids}::uuid[])
+             WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.${sql(parent)} = ANY(${distinct(ids)}::uuid[])
              ORDER BY n.created_at, n.id`
 
     const notesOfInvestigations = yield* coarse("notesOfInvestigations", NoteRow, notesOf("investigation_notes", "investigation_id"))
