@@ -48,8 +48,9 @@ export const datasetShape = (options: ReadsDatasetOptions) => {
     rius: (O * K) / 2,
     riuCaseAssociations: O * K + perOrg(3, (r) => r === 0),
     investigations: perOrg(5, (r) => r < 3) + perOrg(10, (r) => r === 0),
-    investigationNotes: 2 * perOrg(5, (r) => r < 3),
-    caseNotes: 2 * perOrg(2, (r) => r === 0)
+    // two notes on the first investigation of 2 cases in 5, two case notes on 1 case in 4
+    investigationNotes: 2 * perOrg(5, (r) => r < 2),
+    caseNotes: 2 * perOrg(4, (r) => r === 0)
   }
 }
 
@@ -125,12 +126,12 @@ INSERT INTO investigation_notes (organization_id, investigation_id, author_id, b
   SELECT ${org("g")}, md5('inv' || g || '-0')::uuid, ${user("g", "g * 2 + m", 11)}, 'Investigation note ' || m || ' of case ' || g,
          ${createdAt("g", N)} + (m + 1) * interval '1 hour'
     FROM generate_series(0, ${N - 1}) g, generate_series(0, 1) m
-   WHERE (g / ${O}) % 5 < 3;
+   WHERE (g / ${O}) % 5 < 2;
 INSERT INTO case_notes (organization_id, case_id, author_id, body, created_at)
   SELECT ${org("g")}, md5('case' || g)::uuid, ${user("g", "g * 2 + m", 12)}, 'Case note ' || m || ' of case ' || g,
          ${createdAt("g", N)} + (m + 1) * interval '1 hour'
     FROM generate_series(0, ${N - 1}) g, generate_series(0, 1) m
-   WHERE (g / ${O}) % 2 = 0;
+   WHERE (g / ${O}) % 4 = 0;
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT * FROM reads_dataset_indexes LOOP
     EXECUTE r.definition;
