@@ -1,12 +1,13 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Option, TestServices } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option, TestServices } from "effect"
 import type { UserId } from "../../src/domain/Ids.ts"
 import { Loaders } from "../../services/Loaders.ts"
 import { SqlClient } from "@effect/sql"
 import { seedCaseTree } from "../support/ReadFixtures.ts"
 import { makeStatementLog } from "../support/StatementLog.ts"
 import { createOrganization, ServerTest, uniqueSlug } from "../support/TestApp.ts"
-import { withRequestScopedCache } from "../../layers/RequestCache.ts"
+import { RequestCacheHttp, withRequestScopedCache } from "../../layers/RequestCache.ts"
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 
 const log = makeStatementLog()
 
@@ -139,6 +140,22 @@ describe("loaders", () => {
         const [[next], inNext] = yield* log.during(withRequestScopedCache(lookTwice))
         assert.strictEqual(inNext.length, 1)
         assert.strictEqual(Option.getOrThrow(next).displayName, "Renamed")
+      }))
+
+    it.scoped("the HTTP middleware gives each request a cache of its own", () =>
+      Effect.gen(function* () {
+        const loaders = yield* Loaders
+        const [a] = yield* twoOrganizations
+        const lookTwice = Effect.as(
+          Effect.zip(loaders.user(a.organizationId, a.users.ADMIN.id), loaders.user(a.organizationId, a.users.ADMIN.id)),
+          HttpServerResponse.empty()
+        )
+        // A route as layers/Main.ts mounts the API: with RequestCacheHttp provided to it.
+        const app = yield* HttpLayerRouter.toHttpEffect(HttpLayerRouter.add("GET", "/twice", lookTwice).pipe(Layer.provide(RequestCacheHttp.layer)))
+        const call = app.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(new Request("http://test/twice"))))
+        const [, first] = yield* log.during(call)
+        const [, second] = yield* log.during(call)
+        assert.deepStrictEqual([first.length, second.length], [1, 1])
       }))
 
     it.effect("without a request cache every single lookup runs (no process-wide cache)", () =>

@@ -1,10 +1,11 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, TestClock } from "effect"
+import { Duration, Effect, Layer, TestClock, TestServices } from "effect"
 import { ApiClient, layerHttp } from "../../src/client/ApiClient.ts"
 import { layerWebSocketNode } from "../../src/client/NodeApiClient.ts"
 import type { CaseDetail, CasePage, InvestigationDetail, RiuPage } from "../../src/domain/Reads.ts"
 import { codeOf, loginReply, type Reply, send, tokensOf } from "../support/Http.ts"
+import { failureCode, postRpc, request } from "../support/RawRpc.ts"
 import { type CaseTreeFixture, seedCaseTree } from "../support/ReadFixtures.ts"
 import { BaseUrl, createOrganization, password, ServerTest, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
 
@@ -75,6 +76,16 @@ describe("read API", () => {
           [["note 0", users.ADMIN.id], ["note 1", users.VIEWER.id]]
         ])
         assert.deepStrictEqual(found.notes.map((note) => [note.body, note.author]), [["case note 0", user(users.VIEWER)], ["case note 1", user(users.ADMIN)]])
+      }))
+
+    it.effect("GET /cases/:id answers a case with no category, investigations or notes", () =>
+      Effect.gen(function* () {
+        const users = yield* organization
+        const tree = yield* seedCaseTree(users, { cases: 3, investigationsPerCase: 0, notesPerCase: 0 })
+        const bare = tree.cases[2]!
+        assert.isNull(bare.categoryId)
+        const found = body<{ case: CaseDetail }>(yield* get(`/cases/${bare.id}`, yield* tokenOf(users.ADMIN))).case
+        assert.deepStrictEqual([found.category, found.investigations, found.notes, found.rius.length], [null, [], [], 1])
       }))
 
     it.effect("GET /cases lists each case with creator, category, RIU links and investigations with their leads", () =>
@@ -230,6 +241,27 @@ describe("read API", () => {
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE users SET display_name = 'Renamed admin' WHERE id = ${users.ADMIN.id}`
         assert.strictEqual(body<{ case: CaseDetail }>(yield* get(path, token)).case.creator.displayName, "Renamed admin")
+      }))
+
+    it.effect("a raw RPC call with a malformed id or limit is answered with a failure, never left hanging", () =>
+      Effect.gen(function* () {
+        const users = yield* organization
+        const token = yield* tokenOf(users.VIEWER)
+        const auth: ReadonlyArray<[string, string]> = [["authorization", `Bearer ${token}`]]
+        const answer = yield* postRpc(yield* BaseUrl, [
+          request(1, "Cases.Get", { id: "not-a-uuid" }, auth),
+          request(2, "Cases.List", { limit: 0 }, auth),
+          request(3, "Investigations.Get", { id: 42 }, auth),
+          request(4, "Rius.List", { cursor: "r.garbage" }, auth)
+        ]).pipe(TestServices.provideLive, Effect.timeout(Duration.seconds(10)))
+        const exits = answer.messages.filter((message) => message._tag === "Exit")
+        assert.deepStrictEqual(exits.map((message) => [message.requestId, message.exit?._tag]).sort(), [
+          ["1", "Failure"],
+          ["2", "Failure"],
+          ["3", "Failure"],
+          ["4", "Failure"]
+        ])
+        assert.strictEqual(failureCode(exits.find((message) => message.requestId === "4")!), "VALIDATION_ERROR")
       }))
 
     const rpcChecks = (transport: string, client: typeof overHttp) => {
