@@ -1,14 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SqlClient, Statement } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { CasesLive } from "../../layers/CasesLive.ts"
 import { InvestigationsLive } from "../../layers/InvestigationsLive.ts"
 import { LoadersLive } from "../../layers/LoadersLive.ts"
 import { RiusLive } from "../../layers/RiusLive.ts"
 import type { AuthenticatedUser } from "../../src/domain/Auth.ts"
-import type { CaseId, CategoryId, InvestigationId, OrganizationId, SessionId, UserId } from "../../src/domain/Ids.ts"
+import type { CaseId, CategoryId, InvestigationId, OrganizationId, RiuId, SessionId, UserId } from "../../src/domain/Ids.ts"
 import { Cases } from "../../services/Cases.ts"
 import { Investigations } from "../../services/Investigations.ts"
+import { Loaders } from "../../services/Loaders.ts"
 import { Rius } from "../../services/Rius.ts"
 import { datasetId, defaultReadsDataset, seedReadsDataset } from "../support/ReadsDataset.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
@@ -164,6 +165,21 @@ describe("reads on 200,000 cases over 50 organizations", () => {
         const investigation = yield* capture((yield* Investigations).get(viewer, datasetId("inv", "7-0") as InvestigationId))
         assert.isAbove(investigation.result.notes.length, 0)
         yield* explainAll("Investigations.Get", investigation.statements)
+      }))
+
+    it.effect("the loaders no procedure above runs (organizations, RIUs by id, the single user) read through indexes", () =>
+      Effect.gen(function* () {
+        const loaders = yield* Loaders
+        const riuIds = [7, 57, 107].map((n) => datasetId("riu", n) as RiuId)
+        const { result, statements } = yield* capture(Effect.all([
+          loaders.organizations(org, [org]),
+          loaders.rius(org, riuIds),
+          loaders.user(org, viewer.userId)
+        ], { batching: true }))
+        assert.strictEqual(result[1].size, 3)
+        assert.isTrue(Option.isSome(result[2]))
+        assert.strictEqual(statements.length, 3)
+        yield* explainAll("loaders by id", statements)
       }))
 
     it.effect("Rius.List pages (unfiltered, status) read an index in order and never sort", () =>
