@@ -6,7 +6,8 @@ const benchmarks: Readonly<Record<string, { readonly file: string; readonly abou
   "index-build": { file: "indexBuild.ts", about: "CREATE INDEX vs CREATE INDEX CONCURRENTLY under write load (bench/results/index-build.md)" },
   auth: { file: "auth.ts", about: "token verifications, logins and refresh rotations per second (bench/results/auth.md)" },
   http: { file: "http.ts", about: "cost of an HTTP request: the project beside bare node:http and Fastify (bench/results/http.md)" },
-  notifications: { file: "notifications.ts", about: "realtime notifications: the project's /ws/notifications beside Socket.IO and bare ws (bench/results/notifications.md)" }
+  notifications: { file: "notifications.ts", about: "realtime notifications: the project's /ws/notifications beside Socket.IO and bare ws (bench/results/notifications.md)" },
+  reads: { file: "reads.ts", about: "Cases.List with its tree: resolvers beside naive N+1, dataloader, set-based and one json_agg statement (bench/results/reads.md)" }
 }
 
 const list = () =>

@@ -98,18 +98,20 @@ export const buildIndexes = (connection: Connection) =>
     yield* connection.executeRaw("SET statement_timeout = 0", [])
     // Parallel build workers would take both cores of a small machine from the writers (bench/results/index-build.md).
     yield* connection.executeRaw("SET max_parallel_maintenance_workers = 0", [])
-    for (const retired of retiredIndexes) {
-      if (!identifier.test(retired.name)) return yield* new IndexBuildError({ message: `invalid retired index name: ${retired.name}` })
-      yield* connection.executeRaw(`DROP INDEX CONCURRENTLY IF EXISTS ${retired.name}`, []).pipe(
-        Effect.retry({ schedule: Schedule.exponential(Duration.millis(200)).pipe(Schedule.compose(Schedule.recurs(8))), while: isLockNotAvailable })
-      )
-    }
+    const badRetired = retiredIndexes.filter((retired) => !identifier.test(retired.name))
+    if (badRetired.length > 0) return yield* new IndexBuildError({ message: `invalid retired index name: ${badRetired.map((r) => r.name).join(", ")}` })
     const existing = yield* existingIndexes(connection)
     const results: Array<{ readonly name: string; readonly action: IndexAction }> = []
     for (const spec of indexSpecs) {
       const action = yield* buildOne(connection, spec, existing)
       if (action !== "unchanged") yield* Effect.logInfo(`index ${spec.name}: ${action}`)
       results.push({ name: spec.name, action })
+    }
+    // Superseded indexes go only after their replacements exist, so a query never loses its index.
+    for (const retired of retiredIndexes) {
+      yield* connection.executeRaw(`DROP INDEX CONCURRENTLY IF EXISTS ${retired.name}`, []).pipe(
+        Effect.retry({ schedule: Schedule.exponential(Duration.millis(200)).pipe(Schedule.compose(Schedule.recurs(8))), while: isLockNotAvailable })
+      )
     }
     yield* connection.executeRaw("RESET lock_timeout; RESET statement_timeout; RESET max_parallel_maintenance_workers", [])
     const states = yield* indexStates(connection)

@@ -108,27 +108,30 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
   {
     name: "ix_cases_org_status_created",
     table: "cases",
-    columns: "organization_id, status, created_at DESC",
-    serves: "list cases of an org filtered by status, newest first (Cases.list status filter)"
+    columns: "organization_id, status, created_at DESC, id DESC",
+    serves:
+      "Cases.List status filter: keyset page newest first, (created_at, id) < cursor, read in index order with no sort (test/e2e/ReadsExplain.test.ts)"
   },
   {
     name: "ix_cases_org_created",
     table: "cases",
-    columns: "organization_id, created_at DESC",
-    serves: "list cases of an org newest first without filter (Cases.list default, loader benchmark)"
+    columns: "organization_id, created_at DESC, id DESC",
+    serves:
+      "Cases.List without filter: keyset page newest first, (created_at, id) < cursor, id the tie-breaker, no sort; FK organization_id -> organizations"
   },
   {
-    name: "ix_cases_org_priority_status",
+    name: "ix_cases_org_priority_created",
     table: "cases",
-    columns: "organization_id, priority, status",
-    serves: "list/count cases of an org by priority and status (Cases.list priority filter, dashboards)"
+    columns: "organization_id, priority, created_at DESC, id DESC",
+    serves: "Cases.List priority filter: keyset page newest first with no sort; counts by priority (and status, as a filter)"
   },
   {
-    name: "ix_cases_org_category",
+    name: "ix_cases_org_category_created",
     table: "cases",
-    columns: "organization_id, category_id",
+    columns: "organization_id, category_id, created_at DESC, id DESC",
     where: "category_id IS NOT NULL",
-    serves: "list cases of an org in a category; FK (organization_id, category_id) -> categories check on delete"
+    serves:
+      "Cases.List category filter: keyset page newest first with no sort; FK (organization_id, category_id) -> categories check on delete"
   },
   {
     name: "ix_cases_org_created_by",
@@ -139,14 +142,14 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
   {
     name: "ix_rius_org_status_created",
     table: "rius",
-    columns: "organization_id, status, created_at DESC",
-    serves: "intake queue: RIUs of an org by status, newest first (triage list)"
+    columns: "organization_id, status, created_at DESC, id DESC",
+    serves: "Rius.List status filter (the intake queue): keyset page newest first, (created_at, id) < cursor, no sort"
   },
   {
     name: "ix_rius_org_created",
     table: "rius",
-    columns: "organization_id, created_at DESC",
-    serves: "list RIUs of an org newest first"
+    columns: "organization_id, created_at DESC, id DESC",
+    serves: "Rius.List without filter: keyset page newest first, no sort; FK organization_id -> organizations"
   },
   {
     name: "ix_rius_org_created_by",
@@ -208,7 +211,7 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
     table: "case_notes",
     columns: "case_id, created_at",
     serves:
-      "notes of a batch of cases in creation order (Loaders.notesOfCases: (organization_id, case_id) pairs from unnest); FK (organization_id, case_id) -> cases ON DELETE CASCADE"
+      "notes of a batch of cases in creation order (Loaders.notesOfCases: case_id = ANY($ids)); FK (organization_id, case_id) -> cases ON DELETE CASCADE"
   },
   {
     name: "ix_case_notes_author",
@@ -350,7 +353,8 @@ export const indexSpecs: ReadonlyArray<IndexSpec> = [
 ]
 
 /**
- * Indexes once declared and now dropped (CONCURRENTLY, by the same step), with why. A rotation updates
+ * Indexes once declared and now dropped (CONCURRENTLY, by the same step, after the declared ones are built:
+ * a superseded index is dropped only once its replacement serves its queries), with why. A rotation updates
  * `idle_expires_at`; while an index covered it, no update of auth_sessions could be HOT, so every
  * refresh wrote all of the table's indexes and the table bloated between vacuums (issue 6).
  */
@@ -358,5 +362,13 @@ export const retiredIndexes: ReadonlyArray<{ readonly name: string; readonly why
   {
     name: "ix_auth_sessions_idle_expiry",
     why: "rotation updates idle_expires_at: the index made every refresh a non-HOT update; housekeeping finds idle-expired sessions by their absolute expiry (at most SESSION_ABSOLUTE_TIMEOUT later)"
+  },
+  {
+    name: "ix_cases_org_priority_status",
+    why: "(organization_id, priority, status) made every priority page sort; ix_cases_org_priority_created serves the page in index order and a count by priority (status as a filter). Renamed rather than redefined: the old name would describe other columns"
+  },
+  {
+    name: "ix_cases_org_category",
+    why: "(organization_id, category_id) made every category page sort; ix_cases_org_category_created leads with the same columns, so it also serves the foreign key check"
   }
 ]

@@ -87,6 +87,24 @@ describe("migrations", () => {
         assert.isTrue((yield* indexValidity).get("ix_notifications_user_unread"))
       }))
 
+    it.effect("an index built before issue 9 gets its keyset definition and a superseded one is dropped after its replacement exists", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // The state of a database indexed by the previous release: the old definition under the same name, and the
+        // old priority index under its retired name.
+        yield* sql`DROP INDEX ix_cases_org_created`
+        yield* sql`CREATE INDEX ix_cases_org_created ON cases (organization_id, created_at DESC)`
+        yield* sql`COMMENT ON INDEX ix_cases_org_created IS 'casecore:0000000000000000'`
+        yield* sql`CREATE INDEX ix_cases_org_priority_status ON cases (organization_id, priority, status)`
+        const { indexes } = yield* migrate()
+        assert.deepStrictEqual(indexes.filter((index) => index.action !== "unchanged"), [{ name: "ix_cases_org_created", action: "replaced" }])
+        const rows = yield* sql<{ name: string; definition: string }>`
+          SELECT c.relname AS name, pg_get_indexdef(c.oid) AS definition FROM pg_class c
+           WHERE c.relname IN ('ix_cases_org_created', 'ix_cases_org_priority_status')`
+        assert.deepStrictEqual(rows.map((row) => row.name), ["ix_cases_org_created"])
+        assert.include(rows[0]?.definition ?? "", "(organization_id, created_at DESC, id DESC)")
+      }))
+
     it.effect("refuses a database that applied a migration this code does not know", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
