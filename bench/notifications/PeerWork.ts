@@ -15,6 +15,7 @@
  * - the listener: one LISTEN connection; ids that arrive together are loaded in one query and handed to
  *   the socket layer in commit order.
  */
+import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import pg from "pg"
 import * as Jwt from "../http/Jwt.ts"
@@ -27,6 +28,16 @@ export interface SocketUser {
   readonly role: string
   readonly expiresAt: Date
 }
+
+/** The data of `connected` (PROTOCOL: Handshake) for an authenticated socket: a fresh connection id, the user's two rooms. */
+export const connectedData = (user: SocketUser) => ({
+  connectionId: Crypto.randomUUID(),
+  userId: user.userId,
+  organizationId: user.organizationId,
+  sessionId: user.sessionId,
+  expiresAt: user.expiresAt.toISOString(),
+  rooms: [`user:${user.userId}`, `org:${user.organizationId}`]
+})
 
 export type AuthCode = "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "SESSION_REVOKED" | "SESSION_EXPIRED" | "USER_INACTIVE"
 
