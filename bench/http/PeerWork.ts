@@ -6,7 +6,7 @@
  */
 import * as Crypto from "node:crypto"
 import * as Jwt from "./Jwt.ts"
-import { env, openPool, sessionStatusCache, tokenCache } from "./PeerAuth.ts"
+import { env, openPool, sessionStatusCache, tokenCache } from "./Peer.ts"
 
 export interface Answer {
   readonly status: number
@@ -35,7 +35,7 @@ const refreshTokenPattern = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 const sha256 = (secret: string) => Crypto.createHash("sha256").update(secret).digest()
 const bearer = /^Bearer\s+(\S+)\s*$/i
 
-/** The project's defaults (README, Configuration): idle 30 min, reuse leeway 10 s (the caches' in bench/http/PeerAuth.ts). */
+/** The project's defaults (README, Configuration): idle 30 min, reuse leeway 10 s (the caches' in bench/http/Peer.ts). */
 const idleInterval = `${30 * 60 * 1000} milliseconds`
 const leewayInterval = `${10 * 1000} milliseconds`
 const channel = "casecore_events"
@@ -182,20 +182,4 @@ export const refreshTokenOf = (body: unknown): string | { readonly invalid: stri
   if (token.length < 1) return { invalid: "refreshToken: must not be empty" }
   if (token.length > 200) return { invalid: "refreshToken: expected at most 200 characters" }
   return token
-}
-
-/** Stops the server and the pool on SIGINT/SIGTERM, and when the benchmark that started this process goes away. */
-export const stopOn = (stop: () => Promise<void>) => {
-  let stopping = false
-  const once = () => {
-    if (stopping) return
-    stopping = true
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1)
-    )
-  }
-  process.once("SIGINT", once)
-  process.once("SIGTERM", once)
-  process.once("disconnect", once)
 }

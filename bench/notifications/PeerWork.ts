@@ -19,7 +19,7 @@ import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import pg from "pg"
 import * as Jwt from "../http/Jwt.ts"
-import { env, openPool, sessionStatusCache, tokenCache } from "../http/PeerAuth.ts"
+import { env, openPool, sessionStatusCache, tokenCache } from "../http/Peer.ts"
 
 export interface SocketUser {
   readonly userId: string
@@ -306,20 +306,4 @@ export const tokenOf = (auth: unknown, authorization: string | undefined, url: s
   if (match !== null) return match[1]
   const query = url === undefined ? undefined : new URL(url, "http://localhost").searchParams.get("token")
   return query ?? undefined
-}
-
-/** Stops the server on SIGINT/SIGTERM, and when the benchmark that started this process goes away. */
-export const stopOn = (stop: () => Promise<void>) => {
-  let stopping = false
-  const once = () => {
-    if (stopping) return
-    stopping = true
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1)
-    )
-  }
-  process.once("SIGINT", once)
-  process.once("SIGTERM", once)
-  process.once("disconnect", once)
 }

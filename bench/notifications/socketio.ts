@@ -10,7 +10,8 @@
  */
 import * as Http from "node:http"
 import { Server } from "socket.io"
-import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, stopOn, tokenOf } from "./PeerWork.ts"
+import { stopOn } from "../http/Peer.ts"
+import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, tokenOf } from "./PeerWork.ts"
 
 const work = await makePeerWork("bench-notif-socketio", "bench_socketio_notifications")
 

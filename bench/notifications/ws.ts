@@ -9,7 +9,8 @@
  */
 import * as Http from "node:http"
 import { WebSocket, WebSocketServer } from "ws"
-import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, stopOn, tokenOf } from "./PeerWork.ts"
+import { stopOn } from "../http/Peer.ts"
+import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, tokenOf } from "./PeerWork.ts"
 
 const work = await makePeerWork("bench-notif-ws", "bench_ws_notifications")
 

@@ -1,9 +1,9 @@
 /**
- * The auth work every peer server does like the project (bench/http/PeerWork.ts for the HTTP peers,
- * bench/notifications/PeerWork.ts for the socket peers), so that the peers of both benchmarks do the same:
- * their database pool, the verified-token cache (until exp plus the clock tolerance) and the session-status
- * cache (30 s), both bounded like the project's caches. The session check itself stays with each peer: it
- * mirrors what the project checks on that path.
+ * What every peer server does alike (bench/http/PeerWork.ts for the HTTP peers, bench/notifications/PeerWork.ts
+ * for the socket peers), so that the peers of both benchmarks do the same: their database pool, the auth
+ * caches like the project's (verified tokens until exp plus the clock tolerance, session statuses for 30 s,
+ * both bounded), and how the process stops. The session check itself stays with each peer: it mirrors
+ * what the project checks on that path.
  */
 import pg from "pg"
 import * as Jwt from "./Jwt.ts"
@@ -76,4 +76,20 @@ export const sessionStatusCache = () => {
       return status
     }
   }
+}
+
+/** Stops the server (and whatever `stop` closes) on SIGINT/SIGTERM, and when the benchmark that started this process goes away. */
+export const stopOn = (stop: () => Promise<void>) => {
+  let stopping = false
+  const once = () => {
+    if (stopping) return
+    stopping = true
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  }
+  process.once("SIGINT", once)
+  process.once("SIGTERM", once)
+  process.once("disconnect", once)
 }
