@@ -197,21 +197,7 @@ const main = Effect.gen(function* () {
     ...Children.serverEnv({ databaseUrl: url, key, alg: config.alg, poolMax: config.poolMax }),
     REFRESHES_PER_SESSION_PER_MINUTE: String(config.refreshesPerMinute)
   }
-  const origins = {} as Record<Server, string>
-  const children = {} as Record<Server, Children.Child>
-  const startServer = (server: Server) =>
-    Effect.gen(function* () {
-      const started = yield* Children.startServer(server, scripts[server], {
-        cwd: repoDir,
-        env: sharedEnv,
-        // The peers stop when the benchmark's channel closes; the project gets only signals, as in production.
-        ipc: server !== "project",
-        echo: log,
-        nodeArgs: config.nodeArgs(server)
-      })
-      origins[server] = started.origin
-      children[server] = started.child
-    })
+  const { origins, children, start: startServer } = Children.serverSet(scripts, { cwd: repoDir, env: sharedEnv, echo: log, nodeArgs: config.nodeArgs })
 
   // The project first: `serve` migrates the database before it listens.
   log(`starting the project (${scripts.project}); it migrates the benchmark database`)

@@ -230,19 +230,11 @@ const main = Effect.gen(function* () {
     // Every socket of the run comes from 127.x.y.z loopback addresses: no per-address cap may refuse them.
     WS_MAX_SOCKETS_PER_ADDRESS: "100000"
   }
-  const origins = {} as Record<ServerName, string>
-  const children = {} as Record<ServerName, Children.Child>
+  const serverProcesses = Children.serverSet(scripts, { cwd: repoDir, env: sharedEnv, echo: log, nodeArgs: config.nodeArgs })
+  const { origins, children } = serverProcesses
   const startServer = (server: ServerName) =>
     Effect.gen(function* () {
-      const started = yield* Children.startServer(server, scripts[server], {
-        cwd: repoDir,
-        env: sharedEnv,
-        ipc: server !== "project",
-        echo: log,
-        nodeArgs: config.nodeArgs(server)
-      })
-      origins[server] = started.origin
-      children[server] = started.child
+      yield* serverProcesses.start(server)
       yield* Children.waitFor200(children[server], `${origins[server]}${server === "project" ? "/readyz" : "/healthz"}`, server === "project" ? 180_000 : 60_000)
     })
   /** A fresh process for each round: every memory reading starts from a server that has served nothing yet. */

@@ -146,3 +146,29 @@ export const serverEnv = (options: {
   JWT_KEY_ID: options.key.kid,
   DB_POOL_MAX: String(options.poolMax)
 })
+
+/**
+ * The servers a benchmark compares, each started with `start` on a free port (`startServer`), their
+ * origins and children recorded by name. The peers get an IPC channel and stop when it closes; the
+ * project gets only signals, as in production.
+ */
+export const serverSet = <Name extends string>(
+  scripts: Readonly<Record<Name, string>>,
+  options: Omit<StartOptions, "ipc" | "nodeArgs"> & { readonly nodeArgs: (server: Name) => ReadonlyArray<string> }
+) => {
+  const origins = {} as Record<Name, string>
+  const children = {} as Record<Name, Child>
+  const start = (server: Name) =>
+    Effect.gen(function* () {
+      const started = yield* startServer(server, scripts[server], {
+        cwd: options.cwd,
+        env: options.env,
+        ipc: server !== "project",
+        echo: options.echo,
+        nodeArgs: options.nodeArgs(server)
+      })
+      origins[server] = started.origin
+      children[server] = started.child
+    })
+  return { origins, children, start }
+}
