@@ -3,6 +3,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import pg from "pg"
 import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
 
 /** An integer benchmark setting from the environment; a malformed one stops the run. */
@@ -66,6 +67,33 @@ export const benchDatabase = (log: (message: string) => void, settings?: Readonl
       database: "embedded PostgreSQL (layers/EmbeddedPostgres.ts), default server settings, temp data directory",
       dataDir: handle.dataDir
     }
+  })
+
+/** The pid of the embedded server's postmaster (for its CPU time in /proc); undefined for an external server. */
+export const readPostmasterPid = (dataDir: string | undefined) =>
+  dataDir === undefined ? undefined : Number(Fs.readFileSync(Path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+
+/** The benchmark's own database connection, for the caller's scope. */
+export const benchClient = (url: string, applicationName: string, log: (message: string) => void) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: url, application_name: applicationName })
+      // Ctrl-C in a terminal reaches the database too: its fast shutdown ends this connection before our scope closes.
+      client.on("error", (error) => log(`benchmark's database connection: ${error.message}`))
+      await client.connect()
+      return client
+    }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+/** PostgreSQL's version and the named settings (ordered by name), for a results file. */
+export const postgresFacts = (client: pg.Client, settingNames: ReadonlyArray<string>) =>
+  Effect.promise(async () => {
+    const [{ version } = { version: "unknown" }] = (await client.query<{ version: string }>("SELECT version()")).rows
+    const settings = (await client.query<{ name: string; setting: string; unit: string | null }>(
+      `SELECT name, setting, unit FROM pg_settings WHERE name IN (${settingNames.map((name) => `'${name}'`).join(", ")}) ORDER BY name`
+    )).rows
+    return { version, settings }
   })
 
 /** One line of machine facts for a results file. */

@@ -39,6 +39,7 @@ import { verifyLikeTheProject } from "./auth/JosePeer.ts"
 import type { ClientMessage, RunRequest, RunResult } from "./auth/Protocol.ts"
 import { loadKeys } from "./http/Jwt.ts"
 import { postgresCpuMs as postgresCpuOf } from "./http/Proc.ts"
+import { quantile, Recorder } from "./http/Recorder.ts"
 import { benchDatabase, intFromEnv, machineLine, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -99,45 +100,10 @@ const t0 = performance.now()
 const log = (message: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`)
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
-const quantile = (sorted: Float64Array, q: number) => {
-  if (sorted.length === 0) return Number.NaN
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[index]!
-}
-
 const fmtLatency = (ms: number) =>
   Number.isNaN(ms) ? "–" : ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`
 const fmtRate = (perSecond: number) => Math.round(perSecond).toLocaleString("en")
 const fmtRatio = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–")
-
-/** Latencies in fixed chunks of doubles: no big array to regrow and copy while the load runs. */
-class Recorder {
-  private readonly full: Array<Float64Array> = []
-  private chunk = new Float64Array(1 << 16)
-  private used = 0
-  count = 0
-
-  push(ms: number) {
-    if (this.used === this.chunk.length) {
-      this.full.push(this.chunk)
-      this.chunk = new Float64Array(1 << 16)
-      this.used = 0
-    }
-    this.chunk[this.used++] = ms
-    this.count++
-  }
-
-  sorted() {
-    const all = new Float64Array(this.count)
-    let offset = 0
-    for (const chunk of this.full) {
-      all.set(chunk, offset)
-      offset += chunk.length
-    }
-    all.set(this.chunk.subarray(0, this.used), offset)
-    return all.sort()
-  }
-}
 
 /** The embedded server's postmaster, whose processes' CPU time /proc shows (Linux); unknown for an external server. */
 let postmasterPid: number | undefined

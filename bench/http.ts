@@ -15,20 +15,18 @@
  */
 import { Effect } from "effect"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
 import { setTimeout as sleep } from "node:timers/promises"
 import * as Url from "node:url"
-import { calculateJwkThumbprint, type JWK } from "jose"
 import pg from "pg"
 import * as Children from "./http/Children.ts"
 import * as Jwt from "./http/Jwt.ts"
 import type { LoadFailure, LoadRequest, LoadResult, Scenario } from "./http/Protocol.ts"
 import { type Measurement, report, type Facts, type HotWindow, servers, type Server } from "./http/Report.ts"
 import { knownRefreshTokens, seed } from "./http/Seed.ts"
-import { benchDatabase, intFromEnv, runBenchmark, writeResults } from "./Support.ts"
+import { benchClient, benchDatabase, intFromEnv, postgresFacts, readPostmasterPid, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -70,17 +68,6 @@ const resultsFile = Path.join(benchDir, "results", "http.md")
 
 const t0 = performance.now()
 const log = (message: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`)
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const scripts: Readonly<Record<Server, string>> = {
   project: "src/main.ts",
@@ -172,23 +159,6 @@ const probe = async (origin: string, server: Server, accessToken: string, refres
   return String(pair.refreshToken)
 }
 
-/**
- * The kid under which the project publishes our signing key (JWT_KEY_ID today; found by the key's
- * thumbprint otherwise), so that the tokens the benchmark mints, and the peers sign, carry the project's kid.
- */
-const publishedKid = async (origin: string, kid: string) => {
-  const response = await fetch(`${origin}/.well-known/jwks.json`)
-  if (response.status !== 200) return { kid, note: `GET /.well-known/jwks.json answered ${response.status}: kid ${kid} not checked` }
-  const { keys = [] } = (await response.json()) as { readonly keys?: ReadonlyArray<JWK> }
-  let key = keys.find((k) => k.kid === kid)
-  if (key === undefined) {
-    for (const candidate of keys) if ((await calculateJwkThumbprint(candidate)) === kid) key = candidate
-  }
-  if (key?.kid === undefined) throw new Error(`the project does not publish our signing key (kid ${kid}, JWT_KEY_ID): ${JSON.stringify(keys)}`)
-  if (key.alg !== undefined && key.alg !== config.alg) throw new Error(`the project publishes kid ${key.kid} with alg ${key.alg}, not ${config.alg}`)
-  return { kid: key.kid, note: `the project publishes the key as kid ${key.kid} with alg ${key.alg ?? "(none)"}` }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The load generator: one child process for the whole run.
 
@@ -221,63 +191,25 @@ const runLoad = (loader: Children.Child, request: LoadRequest) =>
 const main = Effect.gen(function* () {
   const key = yield* Effect.promise(() => Jwt.generateSigningKey(config.alg))
   const { url, database, dataDir } = yield* benchDatabase(log)
-  const postmasterPid = dataDir === undefined ? undefined : Number(Fs.readFileSync(Path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+  const postmasterPid = readPostmasterPid(dataDir)
 
   const sharedEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: url,
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "Warn",
-    LOG_FORMAT: "json",
-    SEED_DEMO: "false",
-    NODE_ENV: "development",
-    JWT_PRIVATE_KEY: key.pem,
-    JWT_ALGORITHM: config.alg,
-    JWT_KEY_ID: key.kid,
-    REFRESHES_PER_SESSION_PER_MINUTE: String(config.refreshesPerMinute),
-    DB_POOL_MAX: String(config.poolMax)
+    ...Children.serverEnv({ databaseUrl: url, key, alg: config.alg, poolMax: config.poolMax }),
+    REFRESHES_PER_SESSION_PER_MINUTE: String(config.refreshesPerMinute)
   }
-  const origins = {} as Record<Server, string>
-  const children = {} as Record<Server, Children.Child>
-  const startServer = (server: Server) =>
-    Effect.gen(function* () {
-      const port = yield* Effect.promise(freePort)
-      origins[server] = `http://127.0.0.1:${port}`
-      children[server] = yield* Children.start(server, scripts[server], {
-        cwd: repoDir,
-        env: { ...sharedEnv, PORT: String(port) },
-        // The peers stop when the benchmark's channel closes; the project gets only signals, as in production.
-        ipc: server !== "project",
-        echo: log,
-        nodeArgs: config.nodeArgs(server)
-      })
-    })
+  const { origins, children, start: startServer } = Children.serverSet(scripts, { cwd: repoDir, env: sharedEnv, echo: log, nodeArgs: config.nodeArgs })
 
   // The project first: `serve` migrates the database before it listens.
   log(`starting the project (${scripts.project}); it migrates the benchmark database`)
   yield* startServer("project")
   yield* Children.waitFor200(children.project, `${origins.project}/readyz`, 180_000)
-  const published = yield* Effect.promise(() => publishedKid(origins.project, key.kid))
+  const published = yield* Effect.promise(() => Jwt.publishedKid(origins.project, key.kid, config.alg))
   log(published.note)
   sharedEnv.JWT_KEY_ID = published.kid
   const keys = yield* Effect.promise(() => Jwt.loadKeys(key.pem, config.alg, published.kid))
 
-  const client = yield* Effect.acquireRelease(
-    Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: url, application_name: "bench-http" })
-      // Ctrl-C in a terminal reaches the database too: its fast shutdown ends this connection before our scope closes.
-      client.on("error", (error) => log(`benchmark's database connection: ${error.message}`))
-      await client.connect()
-      return client
-    }),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
-  )
-  const [{ version: postgresVersion } = { version: "unknown" }] = (yield* Effect.promise(() => client.query<{ version: string }>("SELECT version()"))).rows
-  const settings = (yield* Effect.promise(() =>
-    client.query<{ name: string; setting: string; unit: string | null }>(
-      `SELECT name, setting, unit FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections') ORDER BY name`
-    )
-  )).rows
+  const client = yield* benchClient(url, "bench-http", log)
+  const { version: postgresVersion, settings } = yield* postgresFacts(client, ["fsync", "synchronous_commit", "shared_buffers", "max_connections"])
 
   log(`seeding ${config.users.toLocaleString("en")} users × ${config.sessionsPerUser} sessions with their refresh tokens`)
   const seeded = yield* Effect.promise(() => seed(client, config.users, config.sessionsPerUser))

@@ -16,13 +16,11 @@
 import { Effect } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
 import { setTimeout as sleep } from "node:timers/promises"
 import * as Url from "node:url"
-import { calculateJwkThumbprint, type JWK } from "jose"
 import pg from "pg"
 import * as Children from "./http/Children.ts"
 import * as Jwt from "./http/Jwt.ts"
@@ -43,7 +41,7 @@ import {
 } from "./notifications/Protocol.ts"
 import { type Burst, type Ceiling, type ConnectResult, type Facts, type Memory, report, type RoundResult, type TargetedResult } from "./notifications/Report.ts"
 import { seed, type Seeded, type SeededOrg } from "./notifications/Seed.ts"
-import { benchDatabase, intFromEnv, runBenchmark, writeResults } from "./Support.ts"
+import { benchClient, benchDatabase, intFromEnv, postgresFacts, readPostmasterPid, runBenchmark, writeResults } from "./Support.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -120,17 +118,6 @@ const scripts: Readonly<Record<ServerName, string>> = {
 }
 const kinds: Readonly<Record<ServerName, ClientKind>> = { project: "json", ws: "json", socketio: "socketio" }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
 /** VmRSS of a process, bytes (NaN when it is gone). */
 const rssBytes = (pid: number) => {
   try {
@@ -151,20 +138,6 @@ const heapBytes = async (origin: string) => {
   } catch {
     return undefined
   }
-}
-
-/** The kid under which the project publishes our key (JWT_KEY_ID; else found by thumbprint). */
-const publishedKid = async (origin: string, kid: string) => {
-  const response = await fetch(`${origin}/.well-known/jwks.json`)
-  if (response.status !== 200) return { kid, note: `GET /.well-known/jwks.json answered ${response.status}: kid ${kid} not checked` }
-  const { keys = [] } = (await response.json()) as { readonly keys?: ReadonlyArray<JWK> }
-  let key = keys.find((k) => k.kid === kid)
-  if (key === undefined) {
-    for (const candidate of keys) if ((await calculateJwkThumbprint(candidate)) === kid) key = candidate
-  }
-  if (key?.kid === undefined) throw new Error(`the project does not publish our signing key (kid ${kid}, JWT_KEY_ID): ${JSON.stringify(keys)}`)
-  if (key.alg !== undefined && key.alg !== config.alg) throw new Error(`the project publishes kid ${key.kid} with alg ${key.alg}, not ${config.alg}`)
-  return { kid: key.kid, note: `the project publishes the key as kid ${key.kid} with alg ${key.alg ?? "(none)"}` }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,7 +204,7 @@ const main = Effect.gen(function* () {
   const key = yield* Effect.promise(() => Jwt.generateSigningKey(config.alg))
   // track_commit_timestamp: the fan-out latency runs from each notification's commit (pg_xact_commit_timestamp).
   const { url, database, dataDir } = yield* benchDatabase(log, { track_commit_timestamp: "on" })
-  const postmasterPid = dataDir === undefined ? undefined : Number(Fs.readFileSync(Path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+  const postmasterPid = readPostmasterPid(dataDir)
 
   // The project's CLI migrates (its public contract: `npm run migrate` with DATABASE_URL).
   log("migrating the benchmark database (node --import tsx src/cli.ts migrate)")
@@ -239,21 +212,8 @@ const main = Effect.gen(function* () {
   yield* Effect.promise(() => migrate.exited)
   if (migrate.process.exitCode !== 0) return yield* Effect.dieMessage(`migrate failed: ${Children.describeExit(migrate)}`)
 
-  const client = yield* Effect.acquireRelease(
-    Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: url, application_name: "bench-notifications" })
-      client.on("error", (error) => log(`benchmark's database connection: ${error.message}`))
-      await client.connect()
-      return client
-    }),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
-  )
-  const [{ version: postgresVersion } = { version: "unknown" }] = (yield* Effect.promise(() => client.query<{ version: string }>("SELECT version()"))).rows
-  const settings = (yield* Effect.promise(() =>
-    client.query<{ name: string; setting: string; unit: string | null }>(
-      `SELECT name, setting, unit FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'track_commit_timestamp') ORDER BY name`
-    )
-  )).rows
+  const client = yield* benchClient(url, "bench-notifications", log)
+  const { version: postgresVersion, settings } = yield* postgresFacts(client, ["fsync", "synchronous_commit", "shared_buffers", "max_connections", "track_commit_timestamp"])
   const commitTimestamps = settings.some((s) => s.name === "track_commit_timestamp" && s.setting === "on")
   if (!commitTimestamps) log("track_commit_timestamp is off on this server: fan-out latency is measured from the POST being sent")
 
@@ -266,33 +226,15 @@ const main = Effect.gen(function* () {
 
   // ---- servers
   const sharedEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: url,
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "Warn",
-    LOG_FORMAT: "json",
-    SEED_DEMO: "false",
-    NODE_ENV: "development",
-    JWT_PRIVATE_KEY: key.pem,
-    JWT_ALGORITHM: config.alg,
-    JWT_KEY_ID: key.kid,
-    DB_POOL_MAX: String(config.poolMax),
+    ...Children.serverEnv({ databaseUrl: url, key, alg: config.alg, poolMax: config.poolMax }),
     // Every socket of the run comes from 127.x.y.z loopback addresses: no per-address cap may refuse them.
     WS_MAX_SOCKETS_PER_ADDRESS: "100000"
   }
-  const origins = {} as Record<ServerName, string>
-  const children = {} as Record<ServerName, Children.Child>
+  const serverProcesses = Children.serverSet(scripts, { cwd: repoDir, env: sharedEnv, echo: log, nodeArgs: config.nodeArgs })
+  const { origins, children } = serverProcesses
   const startServer = (server: ServerName) =>
     Effect.gen(function* () {
-      const port = yield* Effect.promise(freePort)
-      origins[server] = `http://127.0.0.1:${port}`
-      children[server] = yield* Children.start(server, scripts[server], {
-        cwd: repoDir,
-        env: { ...sharedEnv, PORT: String(port) },
-        ipc: server !== "project",
-        echo: log,
-        nodeArgs: config.nodeArgs(server)
-      })
+      yield* serverProcesses.start(server)
       yield* Children.waitFor200(children[server], `${origins[server]}${server === "project" ? "/readyz" : "/healthz"}`, server === "project" ? 180_000 : 60_000)
     })
   /** A fresh process for each round: every memory reading starts from a server that has served nothing yet. */
@@ -315,7 +257,7 @@ const main = Effect.gen(function* () {
   if (config.servers.includes("project")) {
     log(`starting the project (${scripts.project})`)
     yield* startServer("project")
-    const published = yield* Effect.promise(() => publishedKid(origins.project, key.kid))
+    const published = yield* Effect.promise(() => Jwt.publishedKid(origins.project, key.kid, config.alg))
     jwksNote = published.note
     log(published.note)
   }

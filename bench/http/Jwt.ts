@@ -128,3 +128,20 @@ export const verify = async (keys: Keys, token: string, nowMs = Date.now()): Pro
   if (!valid) throw new TokenError("INVALID_TOKEN", "unexpected claims")
   return { sub: sub as string, org: org as string, sid: sid as string, role: role as string, iat: iat as number, exp: exp as number }
 }
+
+/**
+ * The kid under which the project at `origin` publishes our signing key (JWT_KEY_ID today; found by the
+ * key's thumbprint otherwise), so that the tokens the benchmark mints, and the peers sign, carry the project's kid.
+ */
+export const publishedKid = async (origin: string, kid: string, alg: Algorithm) => {
+  const response = await fetch(`${origin}/.well-known/jwks.json`)
+  if (response.status !== 200) return { kid, note: `GET /.well-known/jwks.json answered ${response.status}: kid ${kid} not checked` }
+  const { keys = [] } = (await response.json()) as { readonly keys?: ReadonlyArray<JWK> }
+  let key = keys.find((k) => k.kid === kid)
+  if (key === undefined) {
+    for (const candidate of keys) if ((await calculateJwkThumbprint(candidate)) === kid) key = candidate
+  }
+  if (key?.kid === undefined) throw new Error(`the project does not publish our signing key (kid ${kid}, JWT_KEY_ID): ${JSON.stringify(keys)}`)
+  if (key.alg !== undefined && key.alg !== alg) throw new Error(`the project publishes kid ${key.kid} with alg ${key.alg}, not ${alg}`)
+  return { kid: key.kid, note: `the project publishes the key as kid ${key.kid} with alg ${key.alg ?? "(none)"}` }
+}

@@ -5,8 +5,8 @@
  * (migrations/0002_refresh_rotation.ts) followed by signing a new access token.
  */
 import * as Crypto from "node:crypto"
-import pg from "pg"
 import * as Jwt from "./Jwt.ts"
+import { env, openPool, sessionStatusCache, tokenCache } from "./Peer.ts"
 
 export interface Answer {
   readonly status: number
@@ -31,29 +31,13 @@ const sessionMessages: Readonly<Record<string, string>> = {
 }
 const sessionError = (code: "USER_INACTIVE" | "SESSION_REVOKED" | "SESSION_EXPIRED") => authError(code, sessionMessages[code]!)
 
-const env = (name: string, fallback?: string) => {
-  const value = process.env[name]
-  if (value !== undefined && value !== "") return value
-  if (fallback !== undefined) return fallback
-  throw new Error(`${name} is required`)
-}
-
-/** Map insertion order as recency: re-insert on hit, evict the oldest past the bound (as the project's caches). */
-const remember = <K, V>(map: Map<K, V>, key: K, value: V, max: number) => {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > max) map.delete(map.keys().next().value as K)
-}
-
 const refreshTokenPattern = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/
 const sha256 = (secret: string) => Crypto.createHash("sha256").update(secret).digest()
 const bearer = /^Bearer\s+(\S+)\s*$/i
 
-/** The project's defaults (README, Configuration): idle 30 min, reuse leeway 10 s, cache bound 20,000, status TTL 30 s. */
+/** The project's defaults (README, Configuration): idle 30 min, reuse leeway 10 s (the caches' in bench/http/Peer.ts). */
 const idleInterval = `${30 * 60 * 1000} milliseconds`
 const leewayInterval = `${10 * 1000} milliseconds`
-const maxEntries = 20_000
-const statusTtlMs = 30_000
 const channel = "casecore_events"
 
 export const makeWork = async (applicationName: string) => {
@@ -61,33 +45,15 @@ export const makeWork = async (applicationName: string) => {
   const refreshesPerMinute = Number(env("REFRESHES_PER_SESSION_PER_MINUTE", "30"))
   // The project checks failed refreshes per address in the same call (migrations/0005): so does the peer.
   const refreshFailuresPerAddress = Number(env("REFRESH_FAILURES_PER_ADDRESS", "30"))
-  const pool = new pg.Pool({
-    connectionString: env("DATABASE_URL"),
-    max: Number(env("DB_POOL_MAX", "10")),
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 60_000,
-    application_name: applicationName
-  })
-  // An idle connection's error (the database stopping) is reported by the next query that needs one.
-  pool.on("error", () => undefined)
-  await pool.query("SELECT 1")
+  const pool = await openPool(env("DATABASE_URL"), applicationName)
 
-  const tokens = new Map<string, { readonly claims: Jwt.AccessClaims; readonly validUntil: number }>()
-  const sessions = new Map<string, { readonly absoluteExpiresAt: number; readonly until: number }>()
-
-  const claimsOf = async (token: string, now: number) => {
-    const cached = tokens.get(token)
-    if (cached !== undefined && now < cached.validUntil) return cached.claims
-    if (cached !== undefined) tokens.delete(token)
-    const claims = await Jwt.verify(keys, token, now)
-    remember(tokens, token, { claims, validUntil: claims.exp * 1000 + Jwt.clockToleranceSeconds * 1000 }, maxEntries)
-    return claims
-  }
+  const claimsOf = tokenCache(keys)
+  const sessions = sessionStatusCache()
 
   /** undefined when the session may be used, else the answer to send. */
   const checkSession = async (claims: Jwt.AccessClaims, now: number): Promise<Answer | undefined> => {
-    let status = sessions.get(claims.sid)
-    if (status === undefined || status.until <= now) {
+    let status = sessions.fresh(claims.sid, now)
+    if (status === undefined) {
       const { rows } = await pool.query<{ revoked_at: Date | null; absolute_expires_at: Date; user_status: string; organization_status: string }>(
         `SELECT s.revoked_at, s.absolute_expires_at, u.status AS user_status, o.status AS organization_status
            FROM auth_sessions s
@@ -101,8 +67,7 @@ export const makeWork = async (applicationName: string) => {
       if (row.user_status !== "ACTIVE" || row.organization_status !== "ACTIVE") return sessionError("USER_INACTIVE")
       if (row.revoked_at !== null) return sessionError("SESSION_REVOKED")
       if (now >= row.absolute_expires_at.getTime()) return sessionError("SESSION_EXPIRED")
-      status = { absoluteExpiresAt: row.absolute_expires_at.getTime(), until: now + statusTtlMs }
-      remember(sessions, claims.sid, status, maxEntries)
+      status = sessions.store(claims.sid, row.absolute_expires_at, now)
     }
     return now >= status.absoluteExpiresAt ? sessionError("SESSION_EXPIRED") : undefined
   }
@@ -217,20 +182,4 @@ export const refreshTokenOf = (body: unknown): string | { readonly invalid: stri
   if (token.length < 1) return { invalid: "refreshToken: must not be empty" }
   if (token.length > 200) return { invalid: "refreshToken: expected at most 200 characters" }
   return token
-}
-
-/** Stops the server and the pool on SIGINT/SIGTERM, and when the benchmark that started this process goes away. */
-export const stopOn = (stop: () => Promise<void>) => {
-  let stopping = false
-  const once = () => {
-    if (stopping) return
-    stopping = true
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1)
-    )
-  }
-  process.once("SIGINT", once)
-  process.once("SIGTERM", once)
-  process.once("disconnect", once)
 }

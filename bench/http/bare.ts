@@ -4,7 +4,8 @@
  * REFRESHES_PER_SESSION_PER_MINUTE, HTTP_MAX_BODY_BYTES).
  */
 import * as Http from "node:http"
-import { type Answer, makeWork, refreshTokenOf, stopOn } from "./PeerWork.ts"
+import { stopOn } from "./Peer.ts"
+import { type Answer, makeWork, refreshTokenOf } from "./PeerWork.ts"
 
 const work = await makeWork("bench-bare")
 

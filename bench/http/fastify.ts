@@ -4,7 +4,8 @@
  * the per-request work is the bare peer's (PeerWork.ts). Env: as bench/http/bare.ts.
  */
 import Fastify from "fastify"
-import { makeWork, stopOn, type Answer } from "./PeerWork.ts"
+import { stopOn } from "./Peer.ts"
+import { makeWork, type Answer } from "./PeerWork.ts"
 
 const work = await makeWork("bench-fastify")
 const app = Fastify({ logger: false, bodyLimit: work.maxBodyBytes })

@@ -15,9 +15,11 @@
  * - the listener: one LISTEN connection; ids that arrive together are loaded in one query and handed to
  *   the socket layer in commit order.
  */
+import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import pg from "pg"
 import * as Jwt from "../http/Jwt.ts"
+import { env, openPool, sessionStatusCache, tokenCache } from "../http/Peer.ts"
 
 export interface SocketUser {
   readonly userId: string
@@ -26,6 +28,16 @@ export interface SocketUser {
   readonly role: string
   readonly expiresAt: Date
 }
+
+/** The data of `connected` (PROTOCOL: Handshake) for an authenticated socket: a fresh connection id, the user's two rooms. */
+export const connectedData = (user: SocketUser) => ({
+  connectionId: Crypto.randomUUID(),
+  userId: user.userId,
+  organizationId: user.organizationId,
+  sessionId: user.sessionId,
+  expiresAt: user.expiresAt.toISOString(),
+  rooms: [`user:${user.userId}`, `org:${user.organizationId}`]
+})
 
 export type AuthCode = "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "SESSION_REVOKED" | "SESSION_EXPIRED" | "USER_INACTIVE"
 
@@ -52,21 +64,6 @@ export interface LoadedNotification {
   readonly notification: NotificationJson
 }
 
-const env = (name: string, fallback?: string) => {
-  const value = process.env[name]
-  if (value !== undefined && value !== "") return value
-  if (fallback !== undefined) return fallback
-  throw new Error(`${name} is required`)
-}
-
-const remember = <K, V>(map: Map<K, V>, key: K, value: V, max: number) => {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > max) map.delete(map.keys().next().value as K)
-}
-
-const maxEntries = 20_000
-const statusTtlMs = 30_000
 /** NOTIFY payloads must stay under 8,000 bytes. */
 const maxPayloadBytes = 7_900
 const bearer = /^Bearer\s+(\S+)\s*$/i
@@ -120,31 +117,14 @@ const toJson = (row: Row): NotificationJson => ({
 export const makePeerWork = async (applicationName: string, channel: string) => {
   const keys = await Jwt.loadKeys(env("JWT_PRIVATE_KEY"), Jwt.parseAlgorithm("JWT_ALGORITHM", process.env.JWT_ALGORITHM, "ES256"), process.env.JWT_KEY_ID || undefined)
   const databaseUrl = env("DATABASE_URL")
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: Number(env("DB_POOL_MAX", "10")),
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 60_000,
-    application_name: applicationName
-  })
-  pool.on("error", () => undefined)
-  await pool.query("SELECT 1")
+  const pool = await openPool(databaseUrl, applicationName)
 
-  const tokens = new Map<string, { readonly claims: Jwt.AccessClaims; readonly validUntil: number }>()
-  const statuses = new Map<string, { readonly absoluteExpiresAt: number; readonly until: number }>()
-
-  const claimsOf = async (token: string, now: number) => {
-    const cached = tokens.get(token)
-    if (cached !== undefined && now < cached.validUntil) return cached.claims
-    if (cached !== undefined) tokens.delete(token)
-    const claims = await Jwt.verify(keys, token, now)
-    remember(tokens, token, { claims, validUntil: claims.exp * 1000 + Jwt.clockToleranceSeconds * 1000 }, maxEntries)
-    return claims
-  }
+  const claimsOf = tokenCache(keys)
+  const statuses = sessionStatusCache()
 
   const checkSession = async (claims: Jwt.AccessClaims, now: number) => {
-    let status = statuses.get(claims.sid)
-    if (status === undefined || status.until <= now) {
+    let status = statuses.fresh(claims.sid, now)
+    if (status === undefined) {
       let rows: ReadonlyArray<{ revoked_at: Date | null; absolute_expires_at: Date; role: string; user_status: string; organization_status: string }>
       try {
         ;({ rows } = await pool.query(
@@ -162,8 +142,7 @@ export const makePeerWork = async (applicationName: string, channel: string) => 
       if (row.revoked_at !== null) throw sessionFailure("SESSION_REVOKED")
       if (now >= row.absolute_expires_at.getTime()) throw sessionFailure("SESSION_EXPIRED")
       if (row.role !== claims.role) throw sessionFailure("SESSION_REVOKED")
-      status = { absoluteExpiresAt: row.absolute_expires_at.getTime(), until: now + statusTtlMs }
-      remember(statuses, claims.sid, status, maxEntries)
+      status = statuses.store(claims.sid, row.absolute_expires_at, now)
     }
     if (now >= status.absoluteExpiresAt) throw sessionFailure("SESSION_EXPIRED")
   }
@@ -327,20 +306,4 @@ export const tokenOf = (auth: unknown, authorization: string | undefined, url: s
   if (match !== null) return match[1]
   const query = url === undefined ? undefined : new URL(url, "http://localhost").searchParams.get("token")
   return query ?? undefined
-}
-
-/** Stops the server on SIGINT/SIGTERM, and when the benchmark that started this process goes away. */
-export const stopOn = (stop: () => Promise<void>) => {
-  let stopping = false
-  const once = () => {
-    if (stopping) return
-    stopping = true
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1)
-    )
-  }
-  process.once("SIGINT", once)
-  process.once("SIGTERM", once)
-  process.once("disconnect", once)
 }

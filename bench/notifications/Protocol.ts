@@ -148,3 +148,21 @@ export type WriterReply =
 
 /** performance.timeOrigin + performance.now(): sub-millisecond wall-clock time, comparable across processes. */
 export const wallNow = () => performance.timeOrigin + performance.now()
+
+/**
+ * The child's side of the IPC channel (the load generators, the writer): every request is handled and
+ * answered under its id, a failure as an `error` reply with the stack; the child exits when the benchmark
+ * goes away (disconnect) or on SIGINT/SIGTERM. Sends `ready` once it listens.
+ */
+export const serveRequests = <Request extends { readonly id: number }, Reply>(handle: (request: Request) => Promise<Reply> | Reply) => {
+  const reply = (message: Reply | { readonly type: "error"; readonly id: number; readonly message: string }) => process.send?.(message)
+  process.on("message", (request: Request) => {
+    Promise.resolve()
+      .then(() => handle(request))
+      .then(reply, (cause: unknown) => reply({ type: "error", id: request.id, message: cause instanceof Error ? (cause.stack ?? cause.message) : String(cause) }))
+  })
+  process.once("disconnect", () => process.exit(0))
+  process.once("SIGINT", () => process.exit(130))
+  process.once("SIGTERM", () => process.exit(143))
+  process.send?.({ type: "ready" })
+}

@@ -14,7 +14,7 @@ import { io as socketIo, type ManagerOptions, type SocketOptions } from "socket.
 import { WebSocket } from "ws"
 import * as Jwt from "../http/Jwt.ts"
 import type { ClientKind, Credential, LoaderReply, LoaderRequest, Problem, Target } from "./Protocol.ts"
-import { wallNow } from "./Protocol.ts"
+import { serveRequests, wallNow } from "./Protocol.ts"
 
 const index = Number(process.env.BENCH_LOADER_INDEX ?? 0)
 const keys = await Jwt.loadKeys(process.env.BENCH_JWT_PEM ?? "", Jwt.parseAlgorithm("BENCH_JWT_ALG", process.env.BENCH_JWT_ALG, "ES256"), process.env.BENCH_JWT_KID || undefined)
@@ -303,14 +303,4 @@ const handle = (request: LoaderRequest): Promise<LoaderReply> | LoaderReply => {
   }
 }
 
-const reply = (message: LoaderReply) => process.send?.(message)
-
-process.on("message", (request: LoaderRequest) => {
-  Promise.resolve()
-    .then(() => handle(request))
-    .then(reply, (cause: unknown) => reply({ type: "error", id: request.id, message: cause instanceof Error ? (cause.stack ?? cause.message) : String(cause) }))
-})
-process.once("disconnect", () => process.exit(0))
-process.once("SIGINT", () => process.exit(130))
-process.once("SIGTERM", () => process.exit(143))
-process.send?.({ type: "ready" })
+serveRequests<LoaderRequest, LoaderReply>(handle)

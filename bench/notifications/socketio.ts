@@ -8,10 +8,10 @@
  * every 25 s). The auth, database and HTTP work is PeerWork.ts, shared with the bare ws peer.
  * Env: as bench/notifications/ws.ts.
  */
-import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import { Server } from "socket.io"
-import { AuthFailure, type LoadedNotification, makePeerWork, type SocketUser, stopOn, tokenOf } from "./PeerWork.ts"
+import { stopOn } from "../http/Peer.ts"
+import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, tokenOf } from "./PeerWork.ts"
 
 const work = await makePeerWork("bench-notif-socketio", "bench_socketio_notifications")
 
@@ -65,14 +65,7 @@ io.on("connection", async (socket) => {
     const count = await work.unreadCount(user.userId)
     if (!socket.connected) return
     unread.set(user.userId, count)
-    socket.emit("connected", {
-      connectionId: Crypto.randomUUID(),
-      userId: user.userId,
-      organizationId: user.organizationId,
-      sessionId: user.sessionId,
-      expiresAt: user.expiresAt.toISOString(),
-      rooms: [`user:${user.userId}`, `org:${user.organizationId}`]
-    })
+    socket.emit("connected", connectedData(user))
     socket.emit("notification:unread_count", { unreadCount: count })
   } catch (cause) {
     console.error("unread count failed", cause)

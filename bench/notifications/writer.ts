@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks"
 import { Pool } from "undici"
-import { type Problem, wallNow, type WriterReply, type WriterRequest } from "./Protocol.ts"
+import { type Problem, serveRequests, wallNow, type WriterReply, type WriterRequest } from "./Protocol.ts"
 
 const pools = new Map<string, Pool>()
 const poolFor = (origin: string, connections: number) => {
@@ -122,14 +122,5 @@ const targeted = async (request: Extract<WriterRequest, { type: "targeted" }>): 
 }
 
 const handle = (request: WriterRequest) => (request.type === "post" ? one(request) : targeted(request))
-const reply = (message: WriterReply) => process.send?.(message)
 
-process.on("message", (request: WriterRequest) => {
-  Promise.resolve()
-    .then(() => handle(request))
-    .then(reply, (cause: unknown) => reply({ type: "error", id: request.id, message: cause instanceof Error ? (cause.stack ?? cause.message) : String(cause) }))
-})
-process.once("disconnect", () => process.exit(0))
-process.once("SIGINT", () => process.exit(130))
-process.once("SIGTERM", () => process.exit(143))
-process.send?.({ type: "ready" })
+serveRequests<WriterRequest, WriterReply>(handle)

@@ -7,10 +7,10 @@
  * database and HTTP work is PeerWork.ts, shared with the Socket.IO peer.
  * Env: PORT, HOST, DATABASE_URL, DB_POOL_MAX, JWT_PRIVATE_KEY, JWT_ALGORITHM, JWT_KEY_ID, WS_MAX_FRAME_BYTES.
  */
-import * as Crypto from "node:crypto"
 import * as Http from "node:http"
 import { WebSocket, WebSocketServer } from "ws"
-import { AuthFailure, type LoadedNotification, makePeerWork, type SocketUser, stopOn, tokenOf } from "./PeerWork.ts"
+import { stopOn } from "../http/Peer.ts"
+import { AuthFailure, connectedData, type LoadedNotification, makePeerWork, type SocketUser, tokenOf } from "./PeerWork.ts"
 
 const work = await makePeerWork("bench-notif-ws", "bench_ws_notifications")
 
@@ -88,14 +88,7 @@ const handshake = async (connection: Connection, data: unknown, id: unknown) => 
   connection.user = user
   connection.state = "open"
   join(connection, user, unread)
-  connection.ws.send(frame("connected", {
-    connectionId: Crypto.randomUUID(),
-    userId: user.userId,
-    organizationId: user.organizationId,
-    sessionId: user.sessionId,
-    expiresAt: user.expiresAt.toISOString(),
-    rooms: [`user:${user.userId}`, `org:${user.organizationId}`]
-  }, id))
+  connection.ws.send(frame("connected", connectedData(user), id))
   connection.ws.send(frame("notification:unread_count", { unreadCount: unread }))
 }
 

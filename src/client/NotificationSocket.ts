@@ -1,4 +1,5 @@
 import { Data, Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, PubSub, type Queue, Random, Runtime, Schema, type Scope, Stream } from "effect"
+import { ActivityData } from "../domain/Events.ts"
 import { Notification, NotificationPage } from "../domain/Notification.ts"
 
 /**
@@ -55,14 +56,7 @@ export const Connected = Schema.Struct({
 export type Connected = typeof Connected.Type
 
 /** The data of `activity`: a change to a subscribed case or investigation. */
-export const Activity = Schema.Struct({
-  room: Schema.String,
-  entityType: Schema.String,
-  entityId: Schema.String,
-  kind: Schema.String,
-  actorId: Schema.String,
-  at: Schema.String
-})
+export const Activity = ActivityData
 export type Activity = typeof Activity.Type
 
 /** What the client reports: server events, and the socket's own ups and downs. */

@@ -47,15 +47,23 @@ export const NotificationsRead = Schema.TaggedStruct("notifications.read", {
   ids: Schema.NullOr(Schema.Array(Schema.String))
 })
 
-/** A change to a case or an investigation, for the sockets subscribed to its room. */
-export const Activity = Schema.TaggedStruct("activity", {
-  organizationId: Schema.String,
+/**
+ * The data of the `activity` frame a socket receives (PROTOCOL: Activity): the event below less its tag and
+ * organization. src/client/ decodes the frame with it.
+ */
+export const ActivityData = Schema.Struct({
   room: Schema.String,
   entityType: Schema.String,
   entityId: Schema.String,
   kind: Schema.String,
   actorId: Schema.String,
   at: Schema.String
+})
+
+/** A change to a case or an investigation, for the sockets subscribed to its room. */
+export const Activity = Schema.TaggedStruct("activity", {
+  organizationId: Schema.String,
+  ...ActivityData.fields
 })
 export type Activity = typeof Activity.Type
 

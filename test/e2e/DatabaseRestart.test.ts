@@ -1,23 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Redacted, Schedule, Scope } from "effect"
-import * as Fs from "node:fs"
-import * as Net from "node:net"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.ts"
 import { Auth } from "../../services/Auth.ts"
 import { EventBus } from "../../services/EventBus.ts"
 import { Sessions } from "../../services/Sessions.ts"
 import { createOrganization, InstanceTest, password } from "../support/TestApp.ts"
+import { restartableServerOptions } from "../support/TestDatabase.ts"
 
 const client = { ip: "198.51.100.200", userAgent: "vitest" }
-
-const freePort = Effect.async<number>((resume) => {
-  const server = Net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as Net.AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 const eventually = <A, E>(check: Effect.Effect<A, E>) =>
   check.pipe(Effect.retry(Schedule.spaced(Duration.millis(100)).pipe(Schedule.upTo(Duration.seconds(20)))))
@@ -25,11 +15,7 @@ const eventually = <A, E>(check: Effect.Effect<A, E>) =>
 describe("a database restart", () => {
   it.scopedLive("the instance keeps serving: the listener reconnects, logins and verifications work again", () =>
     Effect.gen(function* () {
-      const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-restart-"))
-      Fs.chmodSync(dataDir, 0o755)
-      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true })))
-      const port = yield* freePort
-      const options = { dataDir: Path.join(dataDir, "pg"), port, settings: { fsync: "off" } }
+      const options = yield* restartableServerOptions("casecore-restart-")
       const serverScope = yield* Scope.make()
       const first = yield* EmbeddedPostgres.start(options).pipe(Scope.extend(serverScope))
       const app = yield* Layer.build(InstanceTest(first.url))

@@ -1,23 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Schedule, Scope } from "effect"
-import * as Fs from "node:fs"
-import * as Net from "node:net"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import pg from "pg"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.ts"
 import { EventBus } from "../../services/EventBus.ts"
 import { idsOfOneLength, notify } from "../support/RealtimeData.ts"
 import { connectSocket, eventsOf, notificationsOf, realSleep, RealtimeInstance, tokenFor, waitForEvent, waitForNotifications } from "../support/Sockets.ts"
 import { BaseUrl, createOrganization, type TestUser } from "../support/TestApp.ts"
-
-const freePort = Effect.async<number>((resume) => {
-  const server = Net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as Net.AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
+import { restartableServerOptions } from "../support/TestDatabase.ts"
 
 const eventually = <A, E>(check: Effect.Effect<A, E>) =>
   check.pipe(Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(30)))))
@@ -44,10 +34,7 @@ const committedIds = (url: Redacted.Redacted<string>, userId: string) =>
  */
 const restartScenario = (writeWhileDown: boolean) =>
   Effect.gen(function* () {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "casecore-realtime-restart-"))
-    Fs.chmodSync(dataDir, 0o755)
-    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true })))
-    const options = { dataDir: Path.join(dataDir, "pg"), port: yield* freePort, settings: { fsync: "off" } }
+    const options = yield* restartableServerOptions("casecore-realtime-restart-")
     const serverScope = yield* Scope.make()
     const first = yield* EmbeddedPostgres.start(options).pipe(Scope.extend(serverScope))
     const app = yield* Layer.build(RealtimeInstance(first.url))

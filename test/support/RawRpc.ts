@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import * as Http from "node:http"
 import { WebSocket } from "ws"
+import { openedOrDie, scopedUpgrade, settleUpgrade, textOf, type Upgrade as UpgradeOf, waitUntil as waitOn } from "./WsUpgrade.ts"
 
 /** A message the RPC server sends (json serialization: one per text frame, or one per ndjson line). */
 export interface ServerMessage {
@@ -56,7 +57,7 @@ export interface OpenOptions {
 }
 
 /** The outcome of an upgrade: a socket, or the HTTP status that refused it. */
-export type Upgrade = { readonly _tag: "Open"; readonly socket: RawSocket } | { readonly _tag: "Refused"; readonly status: number; readonly body: string }
+export type Upgrade = UpgradeOf<RawSocket>
 
 const connect = (baseUrl: string, options: OpenOptions) =>
   Effect.async<Upgrade, Error>((resume) => {
@@ -76,7 +77,7 @@ const connect = (baseUrl: string, options: OpenOptions) =>
     )
     ws.on("error", () => undefined)
     ws.on("message", (data) => {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data as ArrayBuffer).toString()
+      const text = textOf(data)
       try {
         messages.push(JSON.parse(text) as ServerMessage)
       } catch {
@@ -85,29 +86,13 @@ const connect = (baseUrl: string, options: OpenOptions) =>
       for (const listener of listeners) listener()
     })
     const waitUntil = <A>(check: () => A | undefined, what: string, timeoutMs: number) =>
-      Effect.async<A, Error>((done) => {
-        const attempt = () => {
-          const found = check()
-          if (found !== undefined) {
-            finish()
-            done(Effect.succeed(found))
-          } else if (ws.readyState === WebSocket.CLOSED) {
-            finish()
-            done(Effect.fail(new Error(`socket closed while waiting for ${what}; ${messages.length} messages so far`)))
-          }
-        }
-        const timer = setTimeout(() => {
-          finish()
-          done(Effect.fail(new Error(`no ${what} within ${timeoutMs} ms; ${messages.length} messages so far`)))
-        }, timeoutMs)
-        const finish = () => {
-          clearTimeout(timer)
-          listeners.delete(attempt)
-        }
-        listeners.add(attempt)
-        attempt()
-        return Effect.sync(finish)
-      })
+      waitOn(
+        listeners,
+        check,
+        () => (ws.readyState === WebSocket.CLOSED ? `socket closed while waiting for ${what}; ${messages.length} messages so far` : undefined),
+        () => `no ${what} within ${timeoutMs} ms; ${messages.length} messages so far`,
+        timeoutMs
+      )
     const socket: RawSocket = {
       ws,
       messages,
@@ -121,32 +106,15 @@ const connect = (baseUrl: string, options: OpenOptions) =>
         }, `${count} Exit messages`, timeoutMs),
       closed
     }
-    ws.once("open", () => {
-      openedAt = performance.now()
-      resume(Effect.succeed({ _tag: "Open", socket }))
-    })
-    ws.once("unexpected-response", (_request: Http.ClientRequest, response: Http.IncomingMessage) => {
-      let body = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk: string) => (body += chunk))
-      response.on("end", () => resume(Effect.succeed({ _tag: "Refused", status: response.statusCode ?? 0, body })))
-      response.on("error", () => resume(Effect.succeed({ _tag: "Refused", status: response.statusCode ?? 0, body })))
-    })
-    ws.once("error", (error) => resume(Effect.fail(error)))
+    settleUpgrade(ws, socket, () => (openedAt = performance.now()), resume)
     return Effect.sync(() => ws.terminate())
   })
 
 /** Upgrades GET /rpc; the socket, if opened, is terminated when the scope closes. */
-export const upgradeRpc = (baseUrl: string, options: OpenOptions = {}) =>
-  Effect.acquireRelease(connect(baseUrl, options), (upgrade) =>
-    Effect.sync(() => {
-      if (upgrade._tag === "Open") upgrade.socket.ws.terminate()
-    }))
+export const upgradeRpc = (baseUrl: string, options: OpenOptions = {}) => scopedUpgrade(connect(baseUrl, options))
 
 /** An open /rpc socket (fails the test if the upgrade is refused). */
-export const openRpc = (baseUrl: string, options: OpenOptions = {}) =>
-  Effect.flatMap(upgradeRpc(baseUrl, options), (upgrade) =>
-    upgrade._tag === "Open" ? Effect.succeed(upgrade.socket) : Effect.dieMessage(`upgrade refused: ${upgrade.status} ${upgrade.body}`))
+export const openRpc = (baseUrl: string, options: OpenOptions = {}) => openedOrDie(upgradeRpc(baseUrl, options))
 
 /** Waits for the close, or fails after `timeoutMs`. */
 export const closeOf = (socket: RawSocket, timeoutMs = 15_000) =>

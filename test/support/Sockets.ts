@@ -2,10 +2,10 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer, type Redacted } from "effect"
 import { calculateJwkThumbprint, type CryptoKey, exportJWK, exportPKCS8, generateKeyPair, SignJWT } from "jose"
 import * as Crypto from "node:crypto"
-import type * as Http from "node:http"
 import { WebSocket } from "ws"
 import type { Notification } from "../../src/domain/Notification.ts"
 import { InstanceTest, ServerTest, type TestUser } from "./TestApp.ts"
+import { openedOrDie, scopedUpgrade, settleUpgrade, textOf, type Upgrade as UpgradeOf, waitUntil as waitOn } from "./WsUpgrade.ts"
 
 /**
  * The signing key of this test file's servers, given to them as JWT_PRIVATE_KEY / JWT_KEY_ID, so that
@@ -146,10 +146,7 @@ export interface SocketOptions {
   readonly autoPong?: boolean
 }
 
-export type Upgrade = { readonly _tag: "Open"; readonly socket: TestSocket } | { readonly _tag: "Refused"; readonly status: number; readonly body: string }
-
-const textOf = (data: WebSocket.RawData) =>
-  Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")
+export type Upgrade = UpgradeOf<TestSocket>
 
 const upgradeOnce = (baseUrl: string, options: SocketOptions) =>
   Effect.async<Upgrade, Error>((resume) => {
@@ -186,33 +183,15 @@ const upgradeOnce = (baseUrl: string, options: SocketOptions) =>
       }
       for (const listener of [...socket.listeners]) listener()
     })
-    ws.once("open", () => {
-      openedAt = performance.now()
-      resume(Effect.succeed({ _tag: "Open", socket }))
-    })
-    ws.once("unexpected-response", (_request: Http.ClientRequest, response: Http.IncomingMessage) => {
-      let body = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk: string) => (body += chunk))
-      const done = () => resume(Effect.succeed({ _tag: "Refused", status: response.statusCode ?? 0, body }))
-      response.on("end", done)
-      response.on("error", done)
-    })
-    ws.once("error", (error) => resume(Effect.fail(error)))
+    settleUpgrade(ws, socket, () => (openedAt = performance.now()), resume)
     return Effect.sync(() => ws.terminate())
   })
 
 /** An upgrade of `options.path` (default /ws/notifications): the socket, or the HTTP answer that refused it. Terminated with the scope. */
-export const upgrade = (baseUrl: string, options: SocketOptions = {}) =>
-  Effect.acquireRelease(upgradeOnce(baseUrl, options), (result) =>
-    Effect.sync(() => {
-      if (result._tag === "Open") result.socket.ws.terminate()
-    }))
+export const upgrade = (baseUrl: string, options: SocketOptions = {}) => scopedUpgrade(upgradeOnce(baseUrl, options))
 
 /** An open raw socket (the test dies if the upgrade is refused). */
-export const openSocket = (baseUrl: string, options: SocketOptions = {}) =>
-  Effect.flatMap(upgrade(baseUrl, options), (result) =>
-    result._tag === "Open" ? Effect.succeed(result.socket) : Effect.dieMessage(`upgrade refused: ${result.status} ${result.body}`))
+export const openSocket = (baseUrl: string, options: SocketOptions = {}) => openedOrDie(upgrade(baseUrl, options))
 
 const summary = (socket: TestSocket) =>
   `frames so far: ${JSON.stringify(socket.frames).slice(0, 1500)}${socket.close === undefined ? "" : `; closed ${socket.close.code} ${socket.close.reason}`}`
@@ -222,29 +201,13 @@ const summary = (socket: TestSocket) =>
  * after `timeoutMs`, or when the socket closes first (unless `acceptClose`).
  */
 const waitUntil = <A>(socket: TestSocket, check: () => A | undefined, what: string, timeoutMs: number, acceptClose = false) =>
-  Effect.async<A, Error>((resume) => {
-    const attempt = () => {
-      const found = check()
-      if (found !== undefined) {
-        finish()
-        resume(Effect.succeed(found))
-      } else if (socket.close !== undefined && !acceptClose) {
-        finish()
-        resume(Effect.fail(new Error(`the socket closed while waiting for ${what}; ${summary(socket)}`)))
-      }
-    }
-    const timer = setTimeout(() => {
-      finish()
-      resume(Effect.fail(new Error(`no ${what} within ${timeoutMs} ms; ${summary(socket)}`)))
-    }, timeoutMs)
-    const finish = () => {
-      clearTimeout(timer)
-      socket.listeners.delete(attempt)
-    }
-    socket.listeners.add(attempt)
-    attempt()
-    return Effect.sync(finish)
-  })
+  waitOn(
+    socket.listeners,
+    check,
+    () => (socket.close !== undefined && !acceptClose ? `the socket closed while waiting for ${what}; ${summary(socket)}` : undefined),
+    () => `no ${what} within ${timeoutMs} ms; ${summary(socket)}`,
+    timeoutMs
+  )
 
 /** The first frame not yet taken that matches; it is taken. */
 export const waitForFrame = (socket: TestSocket, predicate: (frame: Frame) => boolean, what = "matching frame", timeoutMs = 5_000) =>

@@ -1,8 +1,13 @@
 import { Effect, Layer, Redacted } from "effect"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import pg from "pg"
 import { inject } from "vitest"
 import { PgLive } from "../../layers/DatabaseLive.ts"
+import type { EmbeddedPostgresOptions } from "../../layers/EmbeddedPostgres.ts"
 import { DatabaseUrl } from "../../services/Database.ts"
 
 /** Runs statements on the test server's maintenance database. */
@@ -34,3 +39,24 @@ export const scopedDatabase = (template: string = inject("templateDatabase")) =>
 
 /** PgClient + SqlClient + DatabaseUrl on a migrated database of this test file's own. */
 export const TestDatabaseLive = PgLive.pipe(Layer.provideMerge(Layer.scoped(DatabaseUrl, scopedDatabase())))
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (to start a server on the same port again). */
+export const freePort = Effect.async<number>((resume) => {
+  const server = Net.createServer().listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as Net.AddressInfo
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/**
+ * Options for an embedded PostgreSQL of the test's own, to stop and start again on the same port: a
+ * temporary directory (named after `prefix`, removed when the scope closes) and a free port.
+ */
+export const restartableServerOptions = (prefix: string) =>
+  Effect.gen(function* () {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+    Fs.chmodSync(dataDir, 0o755)
+    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true })))
+    const options: EmbeddedPostgresOptions = { dataDir: Path.join(dataDir, "pg"), port: yield* freePort, settings: { fsync: "off" } }
+    return options
+  })
