@@ -2,6 +2,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { WebSocket } from "ws"
 import { Duration, Effect, Schema, TestClock } from "effect"
 import { BaseUrl, createOrganization, freshOrganization, password, ServerTest, testStart, type TestUser, uniqueSlug } from "../support/TestApp.ts"
+import { type Reply, send } from "../support/Http.ts"
 
 const start = testStart
 const exact = { onExcessProperty: "error" } as const
@@ -24,35 +25,8 @@ const SessionsBody = Schema.parseJson(
 )
 const JwksBody = Schema.parseJson(Schema.Struct({ keys: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })) }))
 
-interface Reply {
-  readonly status: number
-  readonly headers: globalThis.Headers
-  readonly text: string
-}
 
-interface Send {
-  /** Sent as JSON. */
-  readonly json?: unknown
-  /** Sent as is, labelled JSON. */
-  readonly raw?: string
-  readonly token?: string
-  readonly authorization?: string
-  readonly forwardedFor?: string
-}
 
-const send = (method: string, path: string, options: Send = {}) =>
-  Effect.flatMap(BaseUrl, (baseUrl) =>
-    Effect.promise(async (): Promise<Reply> => {
-      const headers: Record<string, string> = { "user-agent": "vitest" }
-      const body = options.raw ?? (options.json === undefined ? undefined : JSON.stringify(options.json))
-      if (body !== undefined) headers["content-type"] = "application/json"
-      const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`)
-      if (authorization !== undefined) headers.authorization = authorization
-      if (options.forwardedFor !== undefined) headers["x-forwarded-for"] = options.forwardedFor
-      const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
-      return { status: response.status, headers: response.headers, text: await response.text() }
-    })
-  )
 
 /** The `{ code, message }` of an error answer (exactly those keys), after checking the status. */
 const errorOf = (reply: Reply, status: number) =>

@@ -7,37 +7,13 @@ import { MainLive } from "../../layers/Main.ts"
 import { Metrics } from "../../services/Metrics.ts"
 import { Sessions } from "../../services/Sessions.ts"
 import { BaseUrl, freshOrganization, password, ServerTest, TestedLayer, type TestUser } from "../support/TestApp.ts"
+import { type Reply, send } from "../support/Http.ts"
 
 const exact = { onExcessProperty: "error" } as const
 const ErrorBody = Schema.parseJson(Schema.Struct({ code: Schema.String, message: Schema.String }))
 
-interface Reply {
-  readonly status: number
-  readonly headers: globalThis.Headers
-  readonly text: string
-}
 
-interface Send {
-  /** Sent as JSON. */
-  readonly json?: unknown
-  /** Sent as is, labelled JSON. */
-  readonly raw?: string
-  readonly token?: string
-  readonly forwardedFor?: string
-}
 
-const send = (method: string, path: string, options: Send = {}) =>
-  Effect.flatMap(BaseUrl, (baseUrl) =>
-    Effect.promise(async (): Promise<Reply> => {
-      const headers: Record<string, string> = { "user-agent": "vitest" }
-      const body = options.raw ?? (options.json === undefined ? undefined : JSON.stringify(options.json))
-      if (body !== undefined) headers["content-type"] = "application/json"
-      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-      if (options.forwardedFor !== undefined) headers["x-forwarded-for"] = options.forwardedFor
-      const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
-      return { status: response.status, headers: response.headers, text: await response.text() }
-    })
-  )
 
 /** The `{ code, message }` of an error answer, after checking the status and that no other key is there. */
 const errorOf = (reply: Reply, status: number) =>

@@ -19,6 +19,8 @@ export interface Send {
   readonly raw?: string
   readonly contentType?: string
   readonly token?: string
+  /** The whole Authorization header (a malformed one, say); else `Bearer <token>` when `token` is given. */
+  readonly authorization?: string
   readonly forwardedFor?: string
 }
 
@@ -29,7 +31,8 @@ export const send = (method: string, path: string, options: Send = {}) =>
       const headers: Record<string, string> = { "user-agent": "vitest" }
       const body = options.raw ?? (options.json === undefined ? undefined : JSON.stringify(options.json))
       if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json"
-      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+      const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`)
+      if (authorization !== undefined) headers.authorization = authorization
       if (options.forwardedFor !== undefined) headers["x-forwarded-for"] = options.forwardedFor
       const started = performance.now()
       const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
