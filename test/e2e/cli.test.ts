@@ -35,6 +35,27 @@ const isAlive = (pid: number) => {
   }
 }
 
+/** A database of its own with an organization and one user made by the CLI; `sql` runs a query with the user's id as $1. */
+const organizationWithUser = (slug: string, name: string, email: string, role: string) =>
+  Effect.gen(function* () {
+    const url = yield* scopedDatabase()
+    const env = { DATABASE_URL: Redacted.value(url) }
+    yield* Effect.promise(() => runCli(["org", "create", "--slug", slug, "--name", name], { env }))
+    const created = yield* Effect.promise(() =>
+      runCli(["user", "create", "--org", slug, "--email", email, "--role", role], { env, stdin: "a long enough password\n" }))
+    const userId = created.stdout.trim()
+    const sql = (text: string) => Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: Redacted.value(url) })
+      await client.connect()
+      try {
+        return (await client.query(text, [userId])).rows
+      } finally {
+        await client.end()
+      }
+    })
+    return { env, sql }
+  })
+
 // Every test spawns Node processes that compile TypeScript at start (4-5 s of CPU each): generous bounds for a loaded CI machine.
 describe("cli", { timeout: 120_000 }, () => {
   it.live("exits 2 on an unknown command, a missing option, an invalid value or a missing subcommand, with nothing on stdout", () =>
@@ -153,21 +174,7 @@ describe("cli", { timeout: 120_000 }, () => {
 
   it.scopedLive("deactivates a user and revokes their sessions; an unknown email is a user error", () =>
     Effect.gen(function* () {
-      const url = yield* scopedDatabase()
-      const env = { DATABASE_URL: Redacted.value(url) }
-      yield* Effect.promise(() => runCli(["org", "create", "--slug", "hooli", "--name", "Hooli"], { env }))
-      const created = yield* Effect.promise(() =>
-        runCli(["user", "create", "--org", "hooli", "--email", "gavin@hooli.example", "--role", "ADMIN"], { env, stdin: "a long enough password\n" }))
-      const userId = created.stdout.trim()
-      const sql = (text: string) => Effect.promise(async () => {
-        const client = new pg.Client({ connectionString: Redacted.value(url) })
-        await client.connect()
-        try {
-          return (await client.query(text, [userId])).rows
-        } finally {
-          await client.end()
-        }
-      })
+      const { env, sql } = yield* organizationWithUser("hooli", "Hooli", "gavin@hooli.example", "ADMIN")
       yield* sql(`INSERT INTO auth_sessions (organization_id, user_id, idle_expires_at, absolute_expires_at)
                   SELECT organization_id, id, now() + interval '30 minutes', now() + interval '12 hours' FROM users WHERE id = $1`)
       const run = yield* Effect.promise(() => runCli(["user", "deactivate", "--org", "hooli", "--email", "gavin@hooli.example"], { env }))
@@ -181,21 +188,7 @@ describe("cli", { timeout: 120_000 }, () => {
 
   it.scopedLive("changes a role and suspends and activates an organization, revoking the sessions each time", () =>
     Effect.gen(function* () {
-      const url = yield* scopedDatabase()
-      const env = { DATABASE_URL: Redacted.value(url) }
-      yield* Effect.promise(() => runCli(["org", "create", "--slug", "piedpiper", "--name", "Pied Piper"], { env }))
-      const created = yield* Effect.promise(() =>
-        runCli(["user", "create", "--org", "piedpiper", "--email", "dinesh@piedpiper.example", "--role", "VIEWER"], { env, stdin: "a long enough password\n" }))
-      const userId = created.stdout.trim()
-      const sql = (text: string) => Effect.promise(async () => {
-        const client = new pg.Client({ connectionString: Redacted.value(url) })
-        await client.connect()
-        try {
-          return (await client.query(text, [userId])).rows
-        } finally {
-          await client.end()
-        }
-      })
+      const { env, sql } = yield* organizationWithUser("piedpiper", "Pied Piper", "dinesh@piedpiper.example", "VIEWER")
       const openSession = sql(`INSERT INTO auth_sessions (organization_id, user_id, idle_expires_at, absolute_expires_at)
                   SELECT organization_id, id, now() + interval '30 minutes', now() + interval '12 hours' FROM users WHERE id = $1`)
       yield* openSession
