@@ -80,6 +80,10 @@ export const SocketsLive = Layer.scopedDiscard(
       const held = perAddress.get(address) ?? 0
       if (held >= config.maxPerAddress) return refuse(socket, 429, "RATE_LIMITED")
       stampClient(request, trustProxy)
+      // Taken from the request now: a closure below that named `request` would keep it (and its headers)
+      // alive for the socket's whole life.
+      const rpcHeaders = endpoint === undefined ? headersOf(request) : undefined
+      const token = endpoint === undefined ? undefined : upgradeToken(request, new URL(request.url ?? "/", "http://localhost"))
       wss.handleUpgrade(request, socket, head, (ws) => {
         // An oversized frame emits 'error' before ws closes with 1009; unhandled, it would kill the process.
         ws.on("error", () => undefined)
@@ -91,8 +95,8 @@ export const SocketsLive = Layer.scopedDiscard(
           if (left === 0) perAddress.delete(address)
           else perAddress.set(address, left)
         })
-        if (endpoint === undefined) return runFork(rpc.attach(ws, headersOf(request)))
-        sockets.accept(ws, endpoint, upgradeToken(request, new URL(request.url ?? "/", "http://localhost")))
+        if (endpoint === undefined) return runFork(rpc.attach(ws, rpcHeaders ?? []))
+        sockets.accept(ws, endpoint, token)
       })
     }
 
