@@ -17,6 +17,9 @@ import { RequestCacheRpc } from "./RequestCache.ts"
 import { boundedPerClient, makeRpcSocketProtocol } from "./RpcProtocols.ts"
 import { RpcSocket } from "./RpcSocket.ts"
 
+/** Runs `f` with the caller the auth middleware put in the context. */
+const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
+
 const AuthMiddlewareLive = Layer.effect(
   AuthMiddleware,
   Effect.map(Auth, (auth) => AuthMiddleware.of(({ headers }) => auth.verifyHeader(headers.authorization)))
@@ -27,7 +30,6 @@ const AuthHandlers = AuthRpcs.toLayer(
     const sessions = yield* Sessions
     const admin = yield* UserAdmin
     const loaders = yield* Loaders
-    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
     return {
       "Auth.Login": (payload, { headers }) => sessions.login(payload, clientInfoFromHeaders(headers)),
       "Auth.Refresh": (payload, { headers }) => sessions.refresh(payload.refreshToken, clientInfoFromHeaders(headers)),
@@ -54,7 +56,6 @@ const NotificationHandlers = NotificationRpcs.toLayer(
   Effect.gen(function* () {
     const notifications = yield* Notifications
     const hub = yield* Hub
-    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
     return {
       "Notifications.List": ({ before, limit }) => withUser((user) => notifications.list(user, { limit: limit ?? 20, before })),
       "Notifications.MarkRead": ({ ids }) => withUser((user) => Effect.map(notifications.markRead(user, ids), (unreadCount) => ({ unreadCount }))),
@@ -70,7 +71,6 @@ const ReadHandlers = ReadRpcs.toLayer(
     const cases = yield* Cases
     const investigations = yield* Investigations
     const rius = yield* Rius
-    const withUser = <A, E>(f: (user: CurrentUser["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(CurrentUser, f)
     return {
       "Cases.List": (request) => withUser((user) => cases.list(user, request)),
       "Cases.Get": ({ id }) => withUser((user) => Effect.map(cases.get(user, id), (found) => ({ case: found }))),
