@@ -276,7 +276,8 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
       connections.add(connection)
       poke()
       metrics.wsConnections.inc({ endpoint })
-      runFork(Scope.addFinalizer(scope, Effect.zipRight(hub.unregister(connection), Effect.sync(() => {
+      // Adding a finalizer is synchronous: no fiber of its own per connection.
+      Runtime.runSync(runtime)(Scope.addFinalizer(scope, Effect.zipRight(hub.unregister(connection), Effect.sync(() => {
         connections.delete(connection)
         metrics.wsConnections.dec({ endpoint })
       }))))
