@@ -23,8 +23,12 @@ const socketsConfig = Config.all({
 })
 
 /** `Authorization: Bearer <jwt>` on the upgrade request, else `?token=<jwt>` (the URL is never logged). */
-const upgradeToken = (request: Http.IncomingMessage, url: URL) =>
-  /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined
+const upgradeToken = (request: Http.IncomingMessage) => {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1]
+  if (bearer !== undefined) return bearer
+  const query = (request.url ?? "").indexOf("?")
+  return query < 0 ? undefined : new URLSearchParams(request.url!.slice(query + 1)).get("token") ?? undefined
+}
 
 const endpoints: Readonly<Record<string, Endpoint>> = { "/ws/notifications": "notifications", "/ws/ai": "ai" }
 
@@ -83,7 +87,7 @@ export const SocketsLive = Layer.scopedDiscard(
       // Taken from the request now: a closure below that named `request` would keep it (and its headers)
       // alive for the socket's whole life.
       const rpcHeaders = endpoint === undefined ? headersOf(request) : undefined
-      const token = endpoint === undefined ? undefined : upgradeToken(request, new URL(request.url ?? "/", "http://localhost"))
+      const token = endpoint === undefined ? undefined : upgradeToken(request)
       wss.handleUpgrade(request, socket, head, (ws) => {
         // An oversized frame emits 'error' before ws closes with 1009; unhandled, it would kill the process.
         ws.on("error", () => undefined)

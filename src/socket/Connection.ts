@@ -37,6 +37,9 @@ export class Connection implements Peer {
   refreshBy = Number.POSITIVE_INFINITY
   /** Answered the last ping sweep. */
   alive = true
+  /** Where the instance's deadline heap holds this connection (-1: not in it), and for when. */
+  heapIndex = -1
+  due = Number.POSITIVE_INFINITY
   readonly pending: Array<string> = []
   pumping = false
   private tokens: number
@@ -54,6 +57,13 @@ export class Connection implements Peer {
   ) {
     this.authDeadline = openedAt + authTimeoutMs
     this.tokens = limits.frameBurst
+  }
+
+  /** The next moment the scheduler must look at this socket: its handshake deadline, else its token's. */
+  nextDue(): number {
+    if (this.phase === "awaiting") return this.authDeadline
+    if (this.phase === "open") return Math.min(this.refreshNeededAt, this.refreshBy)
+    return Number.POSITIVE_INFINITY
   }
 
   /** One more frame from the client: false once it sends faster than the limit allows. */
@@ -100,4 +110,89 @@ const closeMessages: Partial<Record<ErrorCode, string>> = {
   UNAUTHORIZED: "send connect first",
   ALREADY_CONNECTED: "already connected",
   RATE_LIMITED: "too many frames"
+}
+
+/**
+ * The sockets of an instance by their next deadline, soonest first: a binary heap indexed by
+ * `Connection.heapIndex`, so a deadline moves or a closed socket leaves in O(log n). The scheduler reads
+ * only its top; nothing is scanned per connect.
+ */
+export class DeadlineHeap {
+  private readonly items: Array<Connection> = []
+
+  get size() {
+    return this.items.length
+  }
+
+  /** The connection due first, if any. */
+  peek(): Connection | undefined {
+    return this.items[0]
+  }
+
+  /** Files the connection under its current `nextDue()` (and drops it when it has none). */
+  update(connection: Connection) {
+    const due = connection.nextDue()
+    const index = connection.heapIndex
+    if (!Number.isFinite(due)) {
+      if (index >= 0) this.removeAt(index)
+      return
+    }
+    connection.due = due
+    if (index < 0) {
+      connection.heapIndex = this.items.length
+      this.items.push(connection)
+      this.up(connection.heapIndex)
+    } else {
+      this.down(this.up(index))
+    }
+  }
+
+  remove(connection: Connection) {
+    if (connection.heapIndex >= 0) this.removeAt(connection.heapIndex)
+  }
+
+  private removeAt(index: number) {
+    const items = this.items
+    const removed = items[index]!
+    const last = items.pop()!
+    removed.heapIndex = -1
+    if (last === removed) return
+    items[index] = last
+    last.heapIndex = index
+    this.down(this.up(index))
+  }
+
+  private swap(i: number, j: number) {
+    const items = this.items
+    const a = items[i]!
+    const b = items[j]!
+    items[i] = b
+    items[j] = a
+    a.heapIndex = j
+    b.heapIndex = i
+  }
+
+  /** Moves the item at `index` up while it is due before its parent; where it ends. */
+  private up(index: number): number {
+    while (index > 0) {
+      const parent = (index - 1) >> 1
+      if (this.items[parent]!.due <= this.items[index]!.due) break
+      this.swap(index, parent)
+      index = parent
+    }
+    return index
+  }
+
+  private down(index: number) {
+    const items = this.items
+    for (;;) {
+      const left = 2 * index + 1
+      if (left >= items.length) return
+      const right = left + 1
+      const child = right < items.length && items[right]!.due < items[left]!.due ? right : left
+      if (items[index]!.due <= items[child]!.due) return
+      this.swap(index, child)
+      index = child
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, Exit, Option, ParseResult, Queue, Runtime, Schema, Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Option, ParseResult, Queue, Runtime, Schema, Scope } from "effect"
 import * as Crypto from "node:crypto"
 import type { WebSocket } from "ws"
 import { AuthRefreshData, ConnectData, EmptyData, GetRecentData, MarkReadData, RoomData } from "../../src/api/SocketEvents.ts"
@@ -10,7 +10,7 @@ import { Hub } from "../../services/Hub.ts"
 import { Metrics } from "../../services/Metrics.ts"
 import { Notifications } from "../../services/Notifications.ts"
 import { Sessions } from "../../services/Sessions.ts"
-import { Connection, type ConnectionLimits, type Endpoint } from "./Connection.ts"
+import { Connection, type ConnectionLimits, DeadlineHeap, type Endpoint } from "./Connection.ts"
 import { errorFrame, frame, parseEnvelope } from "./Frames.ts"
 
 export interface SocketSettings extends ConnectionLimits {
@@ -39,6 +39,9 @@ const invalid = (error: ParseResult.ParseError) => {
 const decodeData = <A, I>(schema: Schema.Schema<A, I>, data: unknown) =>
   Schema.decodeUnknown(schema)(data ?? {}).pipe(Effect.mapError(invalid))
 
+/** Synchronous: the handshake of every socket runs it. */
+const decodeConnect = Schema.decodeUnknownEither(ConnectData)
+
 /**
  * The socket endpoints (`/ws/notifications`, `/ws/ai`): the handshake, the client events, the token
  * lifecycle and the limits of PROTOCOL.md, over connections that hold no fiber while idle. `tick` is
@@ -53,13 +56,26 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
     const metrics = yield* Metrics
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
-    const nowMs = () => Runtime.runSync(runtime)(Clock.currentTimeMillis)
+    const runSync = Runtime.runSync(runtime)
+    // Effect's Clock, read synchronously (TestClock in tests).
+    const clock = yield* Effect.clock
+    const nowMs = () => clock.unsafeCurrentTimeMillis()
     const connections = new Set<Connection>()
+    const deadlines = new DeadlineHeap()
     const graceSeconds = settings.graceMs / 1000
     let lastPing = 0
-    // Wakes the scheduler early: a new connection or a new token brings a deadline it may not know.
+    // When the scheduler wakes next; a deadline before it wakes it early (a sliding queue of one).
+    let wakeAt = Number.POSITIVE_INFINITY
     const pokes = yield* Queue.sliding<void>(1)
-    const poke = () => void Queue.unsafeOffer(pokes, undefined)
+
+    /** Files the connection under its next deadline; wakes the scheduler only when that comes before its next wake-up. */
+    const reschedule = (connection: Connection) => {
+      deadlines.update(connection)
+      if (connection.heapIndex >= 0 && connection.due < wakeAt) {
+        wakeAt = connection.due
+        Queue.unsafeOffer(pokes, undefined)
+      }
+    }
 
     const ack = (connection: Connection, id: string | number | undefined, data: unknown) => {
       if (id !== undefined) connection.send(frame("ack", data, id))
@@ -73,7 +89,7 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
     const schedule = (connection: Connection, expiresAt: Date) => {
       connection.refreshNeededAt = expiresAt.getTime() - refreshNoticeMs
       connection.refreshBy = expiresAt.getTime() + settings.graceMs
-      poke()
+      reschedule(connection)
     }
 
     const refreshNeeded = (connection: Connection) => {
@@ -100,10 +116,10 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
     const handshake = (connection: Connection, data: unknown, id: string | number | undefined) =>
       Effect.gen(function* () {
         connection.phase = "connecting"
-        const decoded = yield* Effect.either(decodeData(ConnectData, data))
-        if (decoded._tag === "Left") {
+        const decoded = decodeConnect(data ?? {})
+        if (Either.isLeft(decoded)) {
           metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: "VALIDATION_ERROR" })
-          connection.send(errorFrame("VALIDATION_ERROR", decoded.left.message, id))
+          connection.send(errorFrame("VALIDATION_ERROR", invalid(decoded.left).message, id))
           connection.phase = "closed"
           return connection.ws.close(4400, "VALIDATION_ERROR")
         }
@@ -267,20 +283,25 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
         return Effect.zipRight(handle(connection, text), pump(connection))
       })
 
+    /** The connection's finalizer: out of its rooms, the registry, the deadlines and the gauge. */
+    const unregister = (connection: Connection) =>
+      Effect.zipRight(hub.unregister(connection), Effect.sync(() => {
+        connections.delete(connection)
+        deadlines.remove(connection)
+        metrics.wsConnections.dec({ endpoint: connection.endpoint })
+      }))
+
     /** Takes over an upgraded socket. `upgradeToken`: from the Authorization header, else `?token=`. */
     const accept = (ws: WebSocket, endpoint: Endpoint, upgradeToken: string | undefined) => {
-      const scope = Runtime.runSync(runtime)(Scope.make())
-      const connection = new Connection(Crypto.randomUUID(), ws, endpoint, scope, settings, nowMs(), settings.authTimeoutMs, () =>
+      // The scope and its finalizer in one synchronous run: no fiber of its own per connection.
+      const scope: Scope.CloseableScope = runSync(Effect.tap(Scope.make(), (scope) =>
+        Scope.addFinalizer(scope, Effect.suspend((): Effect.Effect<void> => unregister(connection)))))
+      const connection: Connection = new Connection(Crypto.randomUUID(), ws, endpoint, scope, settings, nowMs(), settings.authTimeoutMs, () =>
         metrics.wsSlowConsumers.inc({ endpoint }))
       connection.upgradeToken = upgradeToken
       connections.add(connection)
-      poke()
+      reschedule(connection)
       metrics.wsConnections.inc({ endpoint })
-      // Adding a finalizer is synchronous: no fiber of its own per connection.
-      Runtime.runSync(runtime)(Scope.addFinalizer(scope, Effect.zipRight(hub.unregister(connection), Effect.sync(() => {
-        connections.delete(connection)
-        metrics.wsConnections.dec({ endpoint })
-      }))))
       ws.on("pong", () => {
         connection.alive = true
       })
@@ -299,53 +320,62 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
       })
       ws.once("close", (code) => {
         connection.phase = "closed"
+        deadlines.remove(connection)
         metrics.wsCloses.inc({ endpoint, code: String(code) })
         runFork(Scope.close(scope, Exit.void))
       })
     }
 
-    /** Handshake deadlines, token deadlines and the ping sweep every 30 s; returns when it is next needed. */
-    const tick = (now: number) => {
-      const sweep = connections.size > 0 && now - lastPing >= pingEveryMs
-      if (sweep) lastPing = now
-      let next = connections.size > 0 ? lastPing + pingEveryMs : Number.POSITIVE_INFINITY
+    /** A socket whose deadline has come: the handshake's (4408), the token's notice, or its end (4401). */
+    const due = (connection: Connection, now: number) => {
+      if (connection.phase === "awaiting") {
+        if (now < connection.authDeadline) return
+        metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: "AUTH_TIMEOUT" })
+        return connection.close("AUTH_TIMEOUT")
+      }
+      if (connection.phase !== "open") return
+      if (now >= connection.refreshBy) return connection.close("TOKEN_EXPIRED")
+      if (now >= connection.refreshNeededAt) refreshNeeded(connection)
+    }
+
+    /** Every socket pinged; one that did not answer the last ping is dropped. */
+    const sweep = () => {
       for (const connection of connections) {
-        if (connection.phase === "awaiting") {
-          if (now >= connection.authDeadline) {
-            metrics.wsConnects.inc({ endpoint: connection.endpoint, outcome: "AUTH_TIMEOUT" })
-            connection.close("AUTH_TIMEOUT")
-            continue
-          }
-          next = Math.min(next, connection.authDeadline)
-        }
-        if (connection.phase === "open") {
-          if (now >= connection.refreshBy) {
-            connection.close("TOKEN_EXPIRED")
-            continue
-          }
-          if (now >= connection.refreshNeededAt) refreshNeeded(connection)
-          next = Math.min(next, connection.refreshNeededAt, connection.refreshBy)
-        }
-        if (!sweep) continue
         if (!connection.alive) {
           connection.phase = "closed"
+          deadlines.remove(connection)
           connection.ws.terminate()
           continue
         }
         connection.alive = false
         connection.ws.ping()
       }
-      return next
+    }
+
+    /** The deadlines that have come (soonest first, from the heap), the ping sweep every 30 s; when it is next needed. */
+    const tick = (now: number) => {
+      for (let top = deadlines.peek(); top !== undefined && top.due <= now; top = deadlines.peek()) {
+        due(top, now)
+        // Its next deadline, or out of the heap (closed, or handshaking: the handshake ends in a close or a schedule).
+        deadlines.update(top)
+      }
+      if (connections.size > 0 && now - lastPing >= pingEveryMs) {
+        lastPing = now
+        sweep()
+      }
+      return Math.min(deadlines.peek()?.due ?? Number.POSITIVE_INFINITY, connections.size > 0 ? lastPing + pingEveryMs : Number.POSITIVE_INFINITY)
     }
 
     /**
-     * The instance's one scheduler, on Effect's Clock (TestClock moves it): it sleeps until the next
-     * deadline of any socket, or until a new one is poked in; nothing per idle connection.
+     * The instance's one scheduler, on Effect's Clock (TestClock moves it): it sleeps until the soonest
+     * deadline of any socket or the next ping sweep, or until a sooner deadline is filed (`reschedule`);
+     * nothing per idle connection, and nothing scanned per connect.
      */
     const run = Effect.gen(function* () {
       for (;;) {
         const now = yield* Clock.currentTimeMillis
         const next = tick(now)
+        wakeAt = next
         const wake = Queue.take(pokes)
         yield* Number.isFinite(next) ? Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(1, next - now))), wake) : wake
       }
