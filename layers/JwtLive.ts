@@ -12,7 +12,8 @@ const maxTokenLength = 8 * 1024
 const tokenShape = /^[\w-]+\.[\w-]+\.[\w-]+$/
 const clockToleranceSeconds = 30
 const requiredClaims = ["iss", "aud", "sub", "org", "sid", "role", "jti", "iat", "exp"]
-const decodeClaims = Schema.decodeUnknown(AccessClaims)
+// Synchronous (an Either): every verification runs it.
+const decodeClaims = Schema.decodeUnknownEither(AccessClaims)
 
 /** ES256 by default: every mainstream verifier accepts it (jsonwebtoken 9 rejects Ed25519 keys). */
 export const JwtAlgorithm = Schema.Literal("ES256", "EdDSA")
@@ -248,7 +249,7 @@ const make = Effect.gen(function* () {
           }),
         catch: toAuthError
       })
-      const claims = yield* decodeClaims(payload).pipe(Effect.mapError(() => invalid("unexpected claims")))
+      const claims = yield* Either.mapLeft(decodeClaims(payload), () => invalid("unexpected claims"))
       // Defence in depth, for a signing key that was misused: no token from the future, none longer-lived than we issue.
       if (claims.iat > now / 1000 + clockToleranceSeconds) return yield* invalid("issued in the future")
       if (claims.exp - claims.iat > lifetimeSeconds + clockToleranceSeconds) return yield* invalid("lifetime too long")

@@ -78,15 +78,17 @@ export type RevocationTarget = { readonly sessionId: SessionId } | { readonly us
 export const makeSessionRepository = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
-  const state = SqlSchema.findOne({
-    Request: Schema.Struct(Identity),
-    Result: SessionState,
-    execute: (key) => sql`
+  // Every uncached token check runs this one: its row is decoded synchronously (no Effect per field).
+  const decodeState = Schema.decodeUnknownEither(SessionState)
+  const state = (key: { readonly sessionId: SessionId; readonly userId: UserId; readonly organizationId: OrganizationId }) =>
+    Effect.flatMap(
+      sql`
       SELECT s.revoked_at AS "revokedAt", s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
              u.role, u.status AS "userStatus", o.status AS "organizationStatus"
         FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = s.organization_id
-       WHERE s.id = ${key.sessionId} AND s.user_id = ${key.userId} AND s.organization_id = ${key.organizationId}`
-  })
+       WHERE s.id = ${key.sessionId} AND s.user_id = ${key.userId} AND s.organization_id = ${key.organizationId}`,
+      ([row]) => (row === undefined ? Effect.succeedNone : Effect.asSome(decodeState(row)))
+    )
 
   const decodeOutcome = Schema.decodeUnknown(RefreshOutcome)
   const rotate = (r: RotationRequest) =>
