@@ -89,7 +89,7 @@ const config = (() => {
     concurrency: intFromEnv("BENCH_CONCURRENCY", 256, 1),
     connectSeconds: intFromEnv("BENCH_CONNECT_SECONDS", 3, 1),
     connectWarmupMs: 1_000,
-    settleSeconds: intFromEnv("BENCH_SETTLE_SECONDS", 3, 0),
+    settleSeconds: intFromEnv("BENCH_SETTLE_SECONDS", 10, 0),
     targetedRate: intFromEnv("BENCH_TARGETED_RATE", 1_000, 1),
     targetedSeconds: intFromEnv("BENCH_TARGETED_SECONDS", 10, 1),
     writerConnections: intFromEnv("BENCH_WRITER_CONNECTIONS", 64, 1),

@@ -35,7 +35,7 @@ export const NotificationsLive = Layer.effect(
             items,
             ...(at === undefined ? {} : { at })
           }))
-          yield* Effect.forEach(events, bus.publish, { discard: true })
+          yield* bus.publishAll(events)
           return { ids: rows.map((row) => row.id) }
         })
       ).pipe(
