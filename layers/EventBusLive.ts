@@ -144,16 +144,6 @@ export const EventBusLive = Layer.scoped(
 
     return EventBus.of({
       publish: (event) => sql`SELECT pg_notify(${channel}, ${encode(event)})`.pipe(Effect.orDie, Effect.asVoid),
-      publishAll: (events) =>
-        events.length === 0
-          ? Effect.void
-          : events.length === 1
-          ? sql`SELECT pg_notify(${channel}, ${encode(events[0]!)})`.pipe(Effect.orDie, Effect.asVoid)
-          // Sent in the array's order: NOTIFYs of one transaction are delivered in the order they were sent.
-          : sql`SELECT pg_notify(${channel}, payload) FROM unnest(${events.map((event) => encode(event))}::text[]) WITH ORDINALITY AS e(payload, n) ORDER BY n`.pipe(
-            Effect.orDie,
-            Effect.asVoid
-          ),
       deliverLocally: (event) =>
         Effect.suspend(() => {
           const waits = offer({ _tag: "Event", event }).map(([subscriber, until]) => {

@@ -2,7 +2,11 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { OrganizationId, UserId } from "../src/domain/Ids.ts"
 import type { Notification } from "../src/domain/Notification.ts"
+import { channel } from "../src/domain/Events.ts"
 import type { NotificationContent } from "../services/Notifications.ts"
+
+/** (user, id) pairs per `notifications.created` event: a NOTIFY payload must stay under 8,000 bytes. */
+const pairsPerEvent = 100
 
 /** A notifications row; bigint ids come back from node-postgres as decimal strings. */
 export const NotificationRow = Schema.Struct({
@@ -56,24 +60,42 @@ export const makeNotificationRepository = Effect.gen(function* () {
 
   return {
     /**
-     * New notifications, in the caller's transaction. The recipients' user rows are locked first, in id
-     * order: two writes to one user commit in the order they got their ids, so `id >` catch-up skips
-     * nothing committed late; the same order everywhere keeps writes to overlapping users deadlock-free.
+     * New notifications and their bus events, in one statement (atomic on its own, or part of the caller's
+     * transaction): the events reach every instance at commit, or never. The recipients' user rows are
+     * locked first, in id order: two writes to one user commit in the order they got their ids, so `id >`
+     * catch-up skips nothing committed late; the same order everywhere keeps writes to overlapping users
+     * deadlock-free. The events are `notifications.created` (BusEventJson) with at most `pairsPerEvent`
+     * (user, id) pairs each, so every NOTIFY payload stays under 8,000 bytes; `at` is the database's clock
+     * (delivery lag is measured from it). Returns the new ids in order.
      */
     insert: (organizationId: OrganizationId, recipients: ReadonlyArray<UserId> | "organization", content: NotificationContent, at: Date) =>
-      sql<{ readonly userId: string; readonly id: string; readonly at: Date }>`
+      sql<{ readonly id: string }>`
         WITH recipients AS (
           SELECT id FROM users
            WHERE organization_id = ${organizationId}
              ${recipients === "organization" ? sql`` : sql`AND id = ANY(${recipients}::uuid[])`}
            ORDER BY id
            FOR NO KEY UPDATE
+        ), inserted AS (
+          INSERT INTO notifications (organization_id, user_id, type, title, body, entity_type, entity_id, created_at)
+          SELECT ${organizationId}, id, ${content.type ?? "GENERAL"}, ${content.title}, ${content.body},
+                 ${content.entityType ?? null}, ${content.entityId ?? null}, ${at}
+            FROM recipients ORDER BY id
+          RETURNING user_id, id
+        ), numbered AS (
+          SELECT user_id, id, (row_number() OVER (ORDER BY id) - 1) / ${pairsPerEvent} AS chunk FROM inserted
+        ), notified AS (
+          SELECT pg_notify(${channel}, json_build_object(
+                   '_tag', 'notifications.created',
+                   'organizationId', ${organizationId}::text,
+                   'items', json_agg(json_build_array(user_id::text, id::text) ORDER BY id),
+                   'at', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text)
+            FROM numbered GROUP BY chunk
         )
-        INSERT INTO notifications (organization_id, user_id, type, title, body, entity_type, entity_id, created_at)
-        SELECT ${organizationId}, id, ${content.type ?? "GENERAL"}, ${content.title}, ${content.body},
-               ${content.entityType ?? null}, ${content.entityId ?? null}, ${at}
-          FROM recipients ORDER BY id
-        RETURNING user_id AS "userId", id::text AS id, clock_timestamp() AS at`.pipe(Effect.orDie),
+        SELECT numbered.id::text AS id FROM numbered CROSS JOIN (SELECT count(*) FROM notified) AS sent ORDER BY numbered.id`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => rows.map((row) => row.id))
+      ),
 
     /** A page of a user's notifications, newest first; one more than asked tells whether a next page exists. */
     page: (userId: UserId, organizationId: OrganizationId, limit: number, before: string | undefined) =>

@@ -2,18 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Layer } from "effect"
 import type { AuthenticatedUser } from "../src/domain/Auth.ts"
 import { NotFoundError } from "../src/domain/Errors.ts"
-import type { BusEvent } from "../src/domain/Events.ts"
 import type { OrganizationId, UserId } from "../src/domain/Ids.ts"
 import * as Policy from "../src/domain/Policy.ts"
 import { EventBus } from "../services/EventBus.ts"
 import { type NotificationContent, Notifications } from "../services/Notifications.ts"
 import { makeNotificationRepository, toNotification } from "./NotificationRepository.ts"
-
-/** A NOTIFY payload must stay under 8,000 bytes: pairs of a uuid and an id, with room for the envelope. */
-const pairsPerEvent = 100
-
-const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
 export const NotificationsLive = Layer.effect(
   Notifications,
@@ -23,26 +16,9 @@ export const NotificationsLive = Layer.effect(
     const repository = yield* makeNotificationRepository
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-    /** Rows and their events in one transaction: the events reach every instance at commit, or never. */
+    /** Rows and their events in one statement: the events reach every instance at commit, or never; delivered through the NOTIFY on every instance, this one included. */
     const create = (organizationId: OrganizationId, recipients: ReadonlyArray<UserId> | "organization", content: NotificationContent) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const rows = yield* repository.insert(organizationId, recipients, content, yield* now)
-          const at = rows[0]?.at.toISOString()
-          const events: ReadonlyArray<BusEvent> = chunks(rows.map((row) => [row.userId, row.id] as const), pairsPerEvent).map((items) => ({
-            _tag: "notifications.created",
-            organizationId,
-            items,
-            ...(at === undefined ? {} : { at })
-          }))
-          yield* bus.publishAll(events)
-          return { ids: rows.map((row) => row.id) }
-        })
-      ).pipe(
-        Effect.catchTag("SqlError", Effect.die),
-        // Delivered through the NOTIFY on every instance, this one included (once: not also locally).
-        Effect.map(({ ids }) => ids)
-      )
+      Effect.flatMap(now, (at) => repository.insert(organizationId, recipients, content, at))
 
     const markRead = (user: AuthenticatedUser, ids: ReadonlyArray<string> | undefined) =>
       sql.withTransaction(

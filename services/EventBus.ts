@@ -7,8 +7,6 @@ export class EventBus extends Context.Tag("casecore/EventBus")<
   {
     /** Sends the event with the caller's transaction: delivered to every instance at commit, dropped on rollback. */
     readonly publish: (event: BusEvent) => Effect.Effect<void>
-    /** `publish` for several events, in this order, in one statement (an org-wide notification sends many). */
-    readonly publishAll: (events: ReadonlyArray<BusEvent>) => Effect.Effect<void>
     /**
      * Hands an event that was just committed to this instance's subscribers at once, ahead of its NOTIFY
      * (which still arrives): what this instance revoked, it refuses from the next request on.
