@@ -5,6 +5,7 @@ import { ApiClient, layerHttp } from "../../src/client/ApiClient.ts"
 import { layerWebSocketNode } from "../../src/client/NodeApiClient.ts"
 import type { Notification } from "../../src/domain/Notification.ts"
 import { Hub } from "../../services/Hub.ts"
+import { send } from "../support/Http.ts"
 import { createCase, createInvestigation, idsCrossingDigits, notify, postNotification } from "../support/RealtimeData.ts"
 import {
   ack,
@@ -88,6 +89,22 @@ describe("realtime: /ws/notifications", () => {
         yield* realSleep(quietMs)
         for (const { socket } of members) assert.strictEqual(notificationsOf(socket).length, 1)
         assert.deepStrictEqual(eventsOf(outsider.socket, "notification:new"), [])
+      }))
+
+    it.scoped("a delivered notification is counted in ws_deliveries_total and its lag, from the database's clock at the write, observed in ws_delivery_lag_seconds", () =>
+      Effect.gen(function* () {
+        const { users } = yield* createOrganization(uniqueSlug("lag"), ["ADMIN", "VIEWER"])
+        const { socket } = yield* connectAs(users.VIEWER)
+        const sample = (name: string) =>
+          Effect.map(send("GET", "/metrics"), (reply) => Number(reply.text.split("\n").find((row) => row.startsWith(`${name} `))?.split(" ")[1] ?? "0"))
+        const before = { deliveries: yield* sample("ws_deliveries_total"), count: yield* sample("ws_delivery_lag_seconds_count"), sum: yield* sample("ws_delivery_lag_seconds_sum") }
+        yield* postNotification(yield* tokenFor(users.ADMIN), { userId: users.VIEWER.id, title: "Lag", body: "measured" })
+        yield* waitForNotifications(socket, 1)
+        yield* waitForEvent(socket, "notification:unread_count")
+        assert.isAtLeast((yield* sample("ws_deliveries_total")) - before.deliveries, 2, "notification:new and its unread count")
+        assert.strictEqual((yield* sample("ws_delivery_lag_seconds_count")) - before.count, 1)
+        const lag = (yield* sample("ws_delivery_lag_seconds_sum")) - before.sum
+        assert.isTrue(Number.isFinite(lag) && lag >= 0 && lag < 5, `lag ${lag} s`)
       }))
 
     it.scoped("mark_read on one connection: its ack carries the unread count, and every other connection of the user gets notification:read and the new count", () =>
