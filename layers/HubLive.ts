@@ -78,17 +78,15 @@ export const HubLive = Layer.scoped(
 
     const local = (userId: string) => rooms.has(userRoom(userId)) || listeners.has(userId)
 
-    /** Created events of one batch: one query for the rows, one for the counts, side by side; the rows go out as soon as they are in. */
+    /** Created events of one batch: one query for the rows and their users' unread counts. */
     const created = (events: ReadonlyArray<Created>) =>
       Effect.gen(function* () {
         const pairs = events.flatMap((event) => event.items).filter(([userId]) => local(userId))
         if (pairs.length === 0) return
         const userIds = [...new Set(pairs.map(([userId]) => userId))]
-        const [, counts] = yield* Effect.all([
-          Effect.map(notifications.forUsers(pairs.map(([, id]) => id), userIds), deliverRows),
-          notifications.unreadCounts(userIds.filter((userId) => rooms.has(userRoom(userId))))
-        ], { concurrency: 2 })
-        sendCounts(counts, userIds)
+        const rows = yield* notifications.forUsers(pairs.map(([, id]) => id), userIds)
+        deliverRows(rows)
+        sendCounts(new Map(rows.map((row) => [row.userId, row.unread])), userIds)
         const committed = events[0]?.at
         if (committed !== undefined) metrics.wsDeliveryLag.observe({}, Math.max(0, Date.now() - Date.parse(committed)) / 1000)
       })

@@ -22,6 +22,10 @@ export const NotificationRow = Schema.Struct({
 })
 export type NotificationRow = typeof NotificationRow.Type
 
+/** A row with its user's unread count (the hub's batch query). */
+const NotificationRowWithUnread = Schema.Struct({ ...NotificationRow.fields, unread: Schema.Int })
+type NotificationRowWithUnread = typeof NotificationRowWithUnread.Type
+
 /** The row as clients see it (PROTOCOL: Notification). */
 export const toNotification = (row: NotificationRow): Notification => ({
   id: row.id,
@@ -48,6 +52,7 @@ export const makeNotificationRepository = Effect.gen(function* () {
   const Rows = Schema.Array(NotificationRow)
   // Synchronous (an Either): a fan-out to 10,000 sockets decodes 10,000 rows at once.
   const decodeRows = Schema.decodeUnknownEither(Rows)
+  const decodeRowsWithUnread = Schema.decodeUnknownEither(Schema.Array(NotificationRowWithUnread))
   const select = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>) => Effect.orDie(Effect.flatMap(query, (rows) => decodeRows(rows)))
 
   const unread = SqlSchema.findAll({
@@ -112,14 +117,23 @@ export const makeNotificationRepository = Effect.gen(function* () {
          WHERE user_id = ${userId} AND organization_id = ${organizationId} AND id > ${afterId}::bigint
          ORDER BY notifications.id ASC LIMIT ${limit}`),
 
-    /** The rows of these ids that belong to these users (those connected here), oldest first. */
+    /**
+     * The rows of these ids that belong to these users (those connected here), oldest first, each with its
+     * user's unread count: one statement, one snapshot, for a batch of new notifications.
+     */
     forUsers: (ids: ReadonlyArray<string>, userIds: ReadonlyArray<string>) =>
       ids.length === 0 || userIds.length === 0
-        ? Effect.succeed([] as ReadonlyArray<NotificationRow>)
-        : select(sql`
-            SELECT ${columns(sql)} FROM notifications
-             WHERE id = ANY(${ids}::bigint[]) AND user_id = ANY(${userIds}::uuid[])
-             ORDER BY notifications.id ASC`),
+        ? Effect.succeed([] as ReadonlyArray<NotificationRowWithUnread>)
+        : Effect.orDie(Effect.flatMap(
+          sql`
+            SELECT ${columns(sql)}, unread.count AS unread FROM notifications
+             CROSS JOIN LATERAL (
+               SELECT count(*)::int AS count FROM notifications m WHERE m.user_id = notifications.user_id AND m.read_at IS NULL
+             ) AS unread
+             WHERE notifications.id = ANY(${ids}::bigint[]) AND notifications.user_id = ANY(${userIds}::uuid[])
+             ORDER BY notifications.id ASC`,
+          (rows) => decodeRowsWithUnread(rows)
+        )),
 
     /** For each of these users, the notifications after the lowest id given, oldest first (re-sync after a gap). */
     afterForUsers: (afterByUser: ReadonlyMap<string, string>, limitPerUser: number) =>
