@@ -4,6 +4,7 @@
  */
 const benchmarks: Readonly<Record<string, { readonly file: string; readonly about: string }>> = {
   "index-build": { file: "indexBuild.ts", about: "CREATE INDEX vs CREATE INDEX CONCURRENTLY under write load (bench/results/index-build.md)" },
+  "connect-work": { file: "notifications/connectWork.ts", about: "one connect's service work without sockets: the project's Effect services beside the peers' jose + pg (bench/results/connect-work.md)" },
   auth: { file: "auth.ts", about: "token verifications, logins and refresh rotations per second (bench/results/auth.md)" },
   http: { file: "http.ts", about: "cost of an HTTP request: the project beside bare node:http and Fastify (bench/results/http.md)" },
   notifications: { file: "notifications.ts", about: "realtime notifications: the project's /ws/notifications beside Socket.IO and bare ws (bench/results/notifications.md)" },

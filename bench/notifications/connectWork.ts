@@ -6,40 +6,44 @@
  *   verify+summary  Auth.verify(token, { graceSeconds }) then Notifications.summary: the project's handshake
  *                   work, against PeerWork.authenticate then PeerWork.unreadCount (same token, same checks,
  *                   two statements each; every token and session is fresh, so no cache helps either side)
- *   statement       the summary statement alone through @effect/sql (SqlClient), against the same text
- *                   through pg's pool
+ *   statement       the summary statement alone: through @effect/sql (SqlClient), through pg's pool, and through
+ *                   pg's pool wrapped in one Effect (Effect.promise run on the application's runtime: the floor
+ *                   of any Effect code)
  *   jwt             Jwt.verify (the project's) against the peers' jose verification
  *
- *   npx tsx bench/notifications/connectWork.ts   (BENCH_DATABASE_URL, else an embedded PostgreSQL;
+ *   npm run bench -- connect-work   (or npx tsx bench/notifications/connectWork.ts; BENCH_DATABASE_URL, else an embedded PostgreSQL;
  *                                                 BENCH_CONNECT_OPS per variant and round, 2,000; BENCH_ROUNDS, 3;
  *                                                 BENCH_PARTS, a comma-separated subset of the parts)
  *
- * Each variant runs `ops` operations, 20 at a time; CPU is this process's user+system time (PostgreSQL's
- * own time is not in it), so the figures are the client-side cost of each part.
+ * Each variant runs `ops` operations, BENCH_CONNECT_CONCURRENCY (20) at a time; CPU is this process's user+system time (PostgreSQL's
+ * own time is not in it), so the figures are the client-side cost of each part. Writes bench/results/connect-work.md.
  */
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Layer } from "effect"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
+import * as Url from "node:url"
 import { MainLive } from "../../layers/Main.ts"
 import { Auth } from "../../services/Auth.ts"
 import { Jwt as ProjectJwt } from "../../services/Jwt.ts"
 import { Notifications } from "../../services/Notifications.ts"
 import * as Jwt from "../http/Jwt.ts"
 import { openPool } from "../http/Peer.ts"
-import { benchClient, benchDatabase, intFromEnv, runBenchmark } from "../Support.ts"
+import { benchClient, benchDatabase, intFromEnv, machineLine, runBenchmark, writeResults } from "../Support.ts"
 import { makePeerWork } from "./PeerWork.ts"
 import { seed } from "./Seed.ts"
 
 const log = (message: string) => console.log(`[connectWork] ${message}`)
 const ops = intFromEnv("BENCH_CONNECT_OPS", 2_000, 100)
 const rounds = intFromEnv("BENCH_ROUNDS", 3, 1)
-const concurrency = 20
+const concurrency = intFromEnv("BENCH_CONNECT_CONCURRENCY", 20, 1)
 const parts = new Set((process.env.BENCH_PARTS ?? "verify+summary,statement,jwt").split(",").map((part) => part.trim()))
 
 const summarySql = `SELECT (SELECT count(*)::int FROM notifications WHERE user_id = $1 AND organization_id = $2 AND read_at IS NULL) AS "unreadCount",
        (SELECT max(id)::text FROM notifications WHERE user_id = $3 AND organization_id = $4) AS "latestId"`
 
-/** CPU ms of this process per op, and ops/s, for `ops` runs of `op` (20 in flight). */
+/** CPU ms of this process per op, and ops/s, for `ops` runs of `op` (BENCH_CONNECT_CONCURRENCY in flight). */
 const measure = async (op: (i: number) => Promise<unknown>) => {
   let next = 0
   const cpu = process.cpuUsage()
@@ -54,7 +58,8 @@ const measure = async (op: (i: number) => Promise<unknown>) => {
 
 const main = Effect.gen(function* () {
   const key = yield* Effect.promise(() => Jwt.generateSigningKey("ES256"))
-  const { url } = yield* benchDatabase(log)
+  const loadAtStart = Os.loadavg()
+  const { url, database } = yield* benchDatabase(log)
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
     DATABASE_URL: url, JWT_PRIVATE_KEY: key.pem, JWT_KEY_ID: key.kid, JWT_ALGORITHM: "ES256", SEED_DEMO: "false", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: "0"
   }))).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
@@ -98,6 +103,8 @@ const main = Effect.gen(function* () {
     const users = seeded.churn.slice(0, ops)
     if (parts.has("statement")) record("statement", "@effect/sql", yield* Effect.promise(() =>
       measure((i) => run(sql.unsafe(summarySql, [users[i]!.userId, users[i]!.organizationId, users[i]!.userId, users[i]!.organizationId])))))
+    if (parts.has("statement")) record("statement", "Effect + pg pool", yield* Effect.promise(() =>
+      measure((i) => run(Effect.promise(() => pool.query(summarySql, [users[i]!.userId, users[i]!.organizationId, users[i]!.userId, users[i]!.organizationId]))))))
     if (parts.has("statement")) record("statement", "pg pool", yield* Effect.promise(() =>
       measure((i) => pool.query(summarySql, [users[i]!.userId, users[i]!.organizationId, users[i]!.userId, users[i]!.organizationId]))))
     const tokens = !parts.has("jwt") ? [] : yield* Effect.promise(() => Promise.all(users.map((c) => Jwt.sign(keys, c).then((t) => t.token))))
@@ -106,8 +113,26 @@ const main = Effect.gen(function* () {
     log(`round ${round + 1} done`)
   }
   const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-  console.log("\n| part | variant | CPU ms / op (median) | ops/s (median) |\n|---|---|---:|---:|")
-  for (const row of rows) console.log(`| ${row.part} | ${row.variant} | ${median(row.cpuMs).toFixed(3)} | ${Math.round(median(row.perSecond)).toLocaleString("en")} |`)
+  const table = `| part | variant | CPU ms / op (median of rounds) | ops/s (median) |\n|---|---|---:|---:|\n${rows
+    .map((row) => `| ${row.part} | ${row.variant} | ${median(row.cpuMs).toFixed(3)} | ${Math.round(median(row.perSecond)).toLocaleString("en")} |`)
+    .join("\n")}`
+  const markdown = `# The work of one connect, without the sockets
+
+Generated by \`npm run bench -- connect-work\` (\`bench/notifications/connectWork.ts\`) on ${new Date().toISOString()}.
+
+- Machine: ${machineLine()}; load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}, at the end ${Os.loadavg().map((l) => l.toFixed(2)).join(" / ")}
+- Database: ${database}
+- ${ops.toLocaleString("en")} operations per variant and round, ${concurrency} in flight, ${rounds} rounds, variants alternating; CPU is this process's user + system time per operation (PostgreSQL's own time is not in it)
+
+${table}
+
+What each row is:
+- **verify+summary / project**: \`Auth.verify(token, { graceSeconds })\` then \`Notifications.summary\` from \`MainLive\` (the handshake's service work on \`/ws/notifications\`), tracing off as in a server without \`OTEL_EXPORTER_OTLP_ENDPOINT\`.
+- **verify+summary / peer**: \`PeerWork.authenticate\` then \`PeerWork.unreadCount\`, the code the bare ws and Socket.IO peers of \`bench/notifications\` run: jose with the same checks, pg, the same two statements. Every token is of a fresh session on both sides, so no cache helps.
+- **statement**: the summary statement alone, through @effect/sql (\`SqlClient.unsafe\`, the project's pool with its patch: a semaphore of DB_POOL_MAX permits), through pg's pool in one \`Effect.promise\` (the floor of running anything as an Effect), and through pg's pool alone.
+- **jwt**: the project's \`Jwt.verify\` against the peers' jose verification of the same tokens.
+`
+  writeResults(Path.join(Path.dirname(Url.fileURLToPath(import.meta.url)), "..", "results", "connect-work.md"), { table, markdown }, log)
   yield* Effect.promise(() => peer.close())
 }).pipe(Effect.scoped)
 

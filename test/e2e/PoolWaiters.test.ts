@@ -8,7 +8,8 @@ import { TestConfig } from "../support/TestApp.ts"
  * pg-pool handed each freed connection to the next queued callback, and sql-pg's callback of an
  * interrupted query released it synchronously: thousands of interrupted waiters made one recursive
  * chain and the process died with "Maximum call stack size exceeded" (issue 7, item 0). The patch in
- * src/sql/patches keeps waiters on a semaphore of the pool's size instead.
+ * src/sql/patches keeps waiters on a FIFO of permits, the pool's size, instead (each freed permit goes
+ * to the oldest waiter: Effect's Semaphore woke every waiter on each release).
  */
 const Pool = TestDatabaseLive.pipe(Layer.provide(TestConfig({ DB_POOL_MAX: "2" })))
 
@@ -44,6 +45,30 @@ describe("the pool under interrupted waiters", () => {
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* interruptWaiters(5_000, sql`SELECT 1`)
+        yield* poolServesFully
+      }))
+
+    it.effect("serves waiters in the order they came, and loses no permit to waiters interrupted just as connections free up", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // Order: with both connections busy, 6 queries started one after another are served in that order.
+        const order: Array<number> = []
+        const holders = yield* holdPool
+        yield* Effect.sleep(Duration.millis(100))
+        const queued = yield* Effect.fork(Effect.forEach([0, 1, 2, 3, 4, 5], (i) =>
+          Effect.zipRight(Effect.sleep(Duration.millis(5 * i)), Effect.tap(sql`SELECT ${i}::int AS i`, () => Effect.sync(() => order.push(i)))), { concurrency: "unbounded", discard: true }))
+        yield* Fiber.join(holders)
+        yield* Fiber.join(queued)
+        assert.deepStrictEqual(order.slice(0, 2).sort(), [0, 1])
+        assert.deepStrictEqual(order.slice(4).sort(), [4, 5])
+        // Interrupted in the same turn as the holders finish: some were just handed a permit.
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const busy = yield* holdPool
+          yield* Effect.sleep(Duration.millis(100))
+          const waiters = yield* Effect.fork(Effect.forEach(Array.from({ length: 300 }), () => sql`SELECT 1`, { concurrency: "unbounded", discard: true }))
+          yield* Fiber.join(busy)
+          yield* Fiber.interrupt(waiters)
+        }
         yield* poolServesFully
       }))
 
