@@ -12,6 +12,9 @@ import { makeNotificationRepository, type NotificationRow, toNotification } from
 import { makeSessionRepository } from "./SessionRepository.ts"
 import { checkSessionState } from "./SessionState.ts"
 
+/** Users in a batch of new notifications above which the rows and the unread counts are two queries side by side. */
+const largeBatch = 50
+
 /** At most this many missed notifications are replayed per peer after a gap (PROTOCOL's resume limit). */
 const replayLimit = 100
 
@@ -78,15 +81,27 @@ export const HubLive = Layer.scoped(
 
     const local = (userId: string) => rooms.has(userRoom(userId)) || listeners.has(userId)
 
-    /** Created events of one batch: one query for the rows and their users' unread counts. */
+    /**
+     * Created events of one batch. A small batch (targeted notifications): one statement for the rows and
+     * their users' unread counts. A large one (an org-wide write): the rows and the counts side by side, the
+     * rows written as soon as they are in, so the counting does not hold up the first frames.
+     */
     const created = (events: ReadonlyArray<Created>) =>
       Effect.gen(function* () {
         const pairs = events.flatMap((event) => event.items).filter(([userId]) => local(userId))
         if (pairs.length === 0) return
         const userIds = [...new Set(pairs.map(([userId]) => userId))]
-        const rows = yield* notifications.forUsers(pairs.map(([, id]) => id), userIds)
-        deliverRows(rows)
-        sendCounts(new Map(rows.map((row) => [row.userId, row.unread])), userIds)
+        const ids = pairs.map(([, id]) => id)
+        const counts = userIds.length <= largeBatch
+          ? yield* Effect.map(notifications.forUsersWithUnread(ids, userIds), (rows) => {
+            deliverRows(rows)
+            return new Map(rows.map((row) => [row.userId, row.unread]))
+          })
+          : (yield* Effect.all([
+            Effect.map(notifications.forUsers(ids, userIds), deliverRows),
+            notifications.unreadCounts(userIds.filter((userId) => rooms.has(userRoom(userId))))
+          ], { concurrency: 2 }))[1]
+        sendCounts(counts, userIds)
         const committed = events[0]?.at
         if (committed !== undefined) metrics.wsDeliveryLag.observe({}, Math.max(0, Date.now() - Date.parse(committed)) / 1000)
       })

@@ -117,11 +117,17 @@ export const makeNotificationRepository = Effect.gen(function* () {
          WHERE user_id = ${userId} AND organization_id = ${organizationId} AND id > ${afterId}::bigint
          ORDER BY notifications.id ASC LIMIT ${limit}`),
 
-    /**
-     * The rows of these ids that belong to these users (those connected here), oldest first, each with its
-     * user's unread count: one statement, one snapshot, for a batch of new notifications.
-     */
+    /** The rows of these ids that belong to these users (those connected here), oldest first. */
     forUsers: (ids: ReadonlyArray<string>, userIds: ReadonlyArray<string>) =>
+      ids.length === 0 || userIds.length === 0
+        ? Effect.succeed([] as ReadonlyArray<NotificationRow>)
+        : select(sql`
+            SELECT ${columns(sql)} FROM notifications
+             WHERE id = ANY(${ids}::bigint[]) AND user_id = ANY(${userIds}::uuid[])
+             ORDER BY notifications.id ASC`),
+
+    /** `forUsers`, each row with its user's unread count: one statement and one snapshot instead of two queries. */
+    forUsersWithUnread: (ids: ReadonlyArray<string>, userIds: ReadonlyArray<string>) =>
       ids.length === 0 || userIds.length === 0
         ? Effect.succeed([] as ReadonlyArray<NotificationRowWithUnread>)
         : Effect.orDie(Effect.flatMap(
