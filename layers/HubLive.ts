@@ -58,7 +58,14 @@ export const HubLive = Layer.scoped(
       }
       if (id !== undefined) peer.lastNotificationId = id
       peer.send(bytes)
-      metrics.wsDeliveries.inc({})
+      written++
+    }
+    // Frames written since the counter was last brought up to date: one prom-client call per batch, not per frame.
+    let written = 0
+    const countWritten = () => {
+      if (written === 0) return
+      metrics.wsDeliveries.inc(written)
+      written = 0
     }
 
     const sendCounts = (counts: ReadonlyMap<string, number>, userIds: Iterable<string>) => {
@@ -75,7 +82,8 @@ export const HubLive = Layer.scoped(
         const bytes = frame("notification:new", { notification })
         const id = BigInt(row.id)
         for (const peer of inRoom(userRoom(row.userId))) write(peer, bytes, id)
-        for (const listener of listeners.get(row.userId) ?? []) listener(notification)
+        const own = listeners.get(row.userId)
+        if (own !== undefined) for (const listener of own) listener(notification)
       }
     }
 
@@ -204,7 +212,8 @@ export const HubLive = Layer.scoped(
               Effect.retry(Schedule.exponential(Duration.millis(100)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(5))))),
               Effect.unsandbox
             )
-          ))
+          )),
+        Effect.ensuring(Effect.sync(countWritten))
       )
 
     // Serve once subscribed (the stream's first message is its Resync).
@@ -232,6 +241,7 @@ export const HubLive = Layer.scoped(
           const held = peer.held ?? []
           peer.held = undefined
           for (const { frame: bytes, id } of held) write(peer, bytes, id === 0n ? undefined : id)
+          countWritten()
         }),
       join: (peer, room) => Effect.sync(() => join(peer, room)),
       leave: (peer, room) => Effect.sync(() => leave(peer, room)),
