@@ -51,16 +51,21 @@ describe("the pool under interrupted waiters", () => {
     it.effect("serves waiters in the order they came, and loses no permit to waiters interrupted just as connections free up", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        // Order: with both connections busy, 6 queries started one after another are served in that order.
+        // Order: with both connections busy, 6 queries of 0.1 s queued one after another are served two at a time in
+        // that order, so they finish in pairs 0.1 s apart: {0, 1}, then {2, 3}, then {4, 5}.
         const order: Array<number> = []
         const holders = yield* holdPool
         yield* Effect.sleep(Duration.millis(100))
         const queued = yield* Effect.fork(Effect.forEach([0, 1, 2, 3, 4, 5], (i) =>
-          Effect.zipRight(Effect.sleep(Duration.millis(5 * i)), Effect.tap(sql`SELECT ${i}::int AS i`, () => Effect.sync(() => order.push(i)))), { concurrency: "unbounded", discard: true }))
+          Effect.zipRight(
+            Effect.sleep(Duration.millis(5 * i)),
+            Effect.tap(sql`SELECT pg_sleep(0.1), ${i}::int AS i`, () => Effect.sync(() => order.push(i)))
+          ), { concurrency: "unbounded", discard: true }))
         yield* Fiber.join(holders)
         yield* Fiber.join(queued)
-        assert.deepStrictEqual(order.slice(0, 2).sort(), [0, 1])
-        assert.deepStrictEqual(order.slice(4).sort(), [4, 5])
+        assert.deepStrictEqual(order.slice(0, 2).sort(), [0, 1], `finished in the order ${order.join(", ")}`)
+        assert.deepStrictEqual(order.slice(2, 4).sort(), [2, 3], `finished in the order ${order.join(", ")}`)
+        assert.deepStrictEqual(order.slice(4).sort(), [4, 5], `finished in the order ${order.join(", ")}`)
         // Interrupted in the same turn as the holders finish: some were just handed a permit.
         for (let attempt = 0; attempt < 5; attempt++) {
           const busy = yield* holdPool
