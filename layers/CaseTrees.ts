@@ -51,6 +51,15 @@ const caseFields = (row: CaseRow, { categories, links, users }: Relations) => {
   }
 }
 
+/** A case of a list with its relations, from lookups already filled (the loaders' here; bench/reads' peers fill their own). */
+export const caseSummary = (
+  row: CaseRow,
+  relations: Relations & { readonly investigations: ByParent<CaseId, InvestigationRow> }
+): CaseView => ({
+  ...caseFields(row, relations),
+  investigations: (relations.investigations.get(row.id) ?? none).map((i) => ({ id: i.id, status: i.status, primaryInvestigator: investigator(i, relations.users) }))
+})
+
 const categoryIds = (rows: ReadonlyArray<CaseRow>) => rows.flatMap((row) => (row.categoryId === null ? [] : [row.categoryId]))
 
 const investigatorIds = (investigations: Iterable<ReadonlyArray<InvestigationRow>>) =>
@@ -73,10 +82,7 @@ export const makeCaseTrees = (loaders: Loaders["Type"]) => {
         loaders.investigationsOfCases(organizationId, caseIds)
       ], { batching: true })
       const users = yield* loaders.users(organizationId, [...rows.map((row) => row.createdBy), ...investigatorIds(investigations.values())])
-      return rows.map((row) => ({
-        ...caseFields(row, { categories, links, users }),
-        investigations: (investigations.get(row.id) ?? none).map((i) => ({ id: i.id, status: i.status, primaryInvestigator: investigator(i, users) }))
-      }))
+      return rows.map((row) => caseSummary(row, { categories, links, investigations, users }))
     })
 
   /** One case: the case and its relations by its id (one level), then category and investigation notes, then the users. */

@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import DataLoader from "dataloader"
 import { Effect, Runtime, Schema } from "effect"
-import { makeCaseTrees } from "../../layers/CaseTrees.ts"
+import { caseSummary, makeCaseTrees } from "../../layers/CaseTrees.ts"
 import { investigationColumns, makeReadRepository } from "../../layers/ReadRepository.ts"
 import type { CaseId, CategoryId, OrganizationId, UserId } from "../../src/domain/Ids.ts"
 import { type CaseRow, CategoryRow, InvestigationRow, RiuLinkRow, UserRow } from "../../src/domain/Records.ts"
-import { CaseView, type UserView } from "../../src/domain/Reads.ts"
+import { CaseView } from "../../src/domain/Reads.ts"
 import { Loaders } from "../../services/Loaders.ts"
 
 /**
@@ -19,45 +19,17 @@ export type Peer = (organizationId: OrganizationId, limit: number) => Effect.Eff
 
 const none: ReadonlyArray<never> = []
 
-const userView = (users: ReadonlyMap<string, UserRow>, id: UserId): UserView => {
-  const user = users.get(id)
-  if (user === undefined) throw new Error(`user ${id} is missing`)
-  return { id: user.id, displayName: user.displayName, role: user.role }
-}
-
-const riuViews = (links: ReadonlyArray<RiuLinkRow>) =>
-  links.map((link) => ({ id: link.riuId, reference: link.riuReference, kind: link.riuKind, status: link.riuStatus, associatedAt: link.associatedAt.toISOString() }))
-
-/** The same assembly as layers/CaseTrees.ts, from maps the peer filled. */
+/** The project's assembly (layers/CaseTrees.ts), from maps the peer filled. */
 const assemble = (
   rows: ReadonlyArray<CaseRow>,
-  categories: ReadonlyMap<string, CategoryRow>,
-  links: ReadonlyMap<string, ReadonlyArray<RiuLinkRow>>,
-  investigations: ReadonlyMap<string, ReadonlyArray<InvestigationRow>>,
-  users: ReadonlyMap<string, UserRow>
-): ReadonlyArray<CaseView> =>
-  rows.map((row) => {
-    const category = row.categoryId === null ? undefined : categories.get(row.categoryId)
-    return {
-      id: row.id,
-      reference: row.reference,
-      title: row.title,
-      status: row.status,
-      priority: row.priority,
-      createdAt: row.createdAt.toISOString(),
-      creator: userView(users, row.createdBy),
-      category: category === undefined ? null : { id: category.id, name: category.name },
-      rius: riuViews(links.get(row.id) ?? none),
-      investigations: (investigations.get(row.id) ?? none).map((i) => ({
-        id: i.id,
-        status: i.status,
-        primaryInvestigator: i.primaryInvestigatorId === null ? null : userView(users, i.primaryInvestigatorId)
-      }))
-    }
-  })
+  categories: ReadonlyMap<CategoryId, CategoryRow>,
+  links: ReadonlyMap<CaseId, ReadonlyArray<RiuLinkRow>>,
+  investigations: ReadonlyMap<CaseId, ReadonlyArray<InvestigationRow>>,
+  users: ReadonlyMap<UserId, UserRow>
+): ReadonlyArray<CaseView> => rows.map((row) => caseSummary(row, { categories, links, investigations, users }))
 
-const groupBy = <A>(rows: ReadonlyArray<A>, key: (row: A) => string) => {
-  const groups = new Map<string, Array<A>>()
+const groupBy = <K extends string, A>(rows: ReadonlyArray<A>, key: (row: A) => K) => {
+  const groups = new Map<K, Array<A>>()
   for (const row of rows) {
     const k = key(row)
     const group = groups.get(k)
@@ -67,7 +39,7 @@ const groupBy = <A>(rows: ReadonlyArray<A>, key: (row: A) => string) => {
   return groups
 }
 
-const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>) => new Map(rows.map((row) => [row.id, row] as const))
+const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>) => new Map<A["id"], A>(rows.map((row) => [row.id, row] as const))
 
 const decodeUsers = Schema.decodeUnknown(Schema.Array(UserRow))
 const decodeCategories = Schema.decodeUnknown(Schema.Array(CategoryRow))
@@ -188,34 +160,16 @@ export const dataloader: Peer = (organizationId, limit) =>
       const found = groupBy(await run(q.investigations(organizationId, ids)), (i) => i.caseId)
       return ids.map((id) => found.get(id) ?? none)
     })
-    const user = async (id: UserId): Promise<UserView> => {
-      const row = await users.load(id)
-      return { id: row.id, displayName: row.displayName, role: row.role }
-    }
     return yield* Effect.promise(() =>
       Promise.all(rows.map(async (row): Promise<CaseView> => {
         const [category, creator, riuLinks, caseInvestigations] = await Promise.all([
           row.categoryId === null ? null : categories.load(row.categoryId),
-          user(row.createdBy),
+          users.load(row.createdBy),
           links.load(row.id),
           investigations.load(row.id)
         ])
-        return {
-          id: row.id,
-          reference: row.reference,
-          title: row.title,
-          status: row.status,
-          priority: row.priority,
-          createdAt: row.createdAt.toISOString(),
-          creator,
-          category: category === null ? null : { id: category.id, name: category.name },
-          rius: riuViews(riuLinks),
-          investigations: await Promise.all(caseInvestigations.map(async (i) => ({
-            id: i.id,
-            status: i.status,
-            primaryInvestigator: i.primaryInvestigatorId === null ? null : await user(i.primaryInvestigatorId)
-          })))
-        }
+        const investigators = await Promise.all(investigatorIds(caseInvestigations).map((id) => users.load(id)))
+        return assemble([row], byId(category === null ? [] : [category]), new Map([[row.id, riuLinks]]), new Map([[row.id, caseInvestigations]]), byId([creator, ...investigators]))[0]!
       })))
   })
 
