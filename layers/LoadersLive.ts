@@ -9,34 +9,28 @@ interface Keyed {
   readonly organizationId: string
 }
 
+const unique = <A>(ids: ReadonlyArray<A>): ReadonlyArray<A> => (ids.length < 2 ? ids : [...new Set(ids)])
+
 /**
- * The (organization, id) pairs of a batch, each pair once, as two parallel arrays: one
- * bind parameter per array whatever the count (`sql.in` binds one per value).
+ * The distinct organizations (almost always one) and ids of a batch, as two arrays: one bind parameter per
+ * array whatever the count (`sql.in` binds one per value). A batch's statement is
+ * `organization_id = ANY($orgs) AND <key> = ANY($ids)`: the planner reads the primary key or the key's index
+ * for it (test/e2e/ReadsExplain.test.ts). Joined to `unnest` pairs, small tables (users, categories) were read
+ * by a Seq Scan and a hash join, and PostgreSQL spent about 3x the CPU of `= ANY` (bench/results/reads.md).
+ * Still tenant-safe: ids are globally unique keys, rows are grouped by their own organization, and each
+ * request keeps only the ids it asked for.
  */
-const pairsOf = (requests: ReadonlyArray<{ readonly organizationId: string; readonly ids: ReadonlyArray<string> }>) => {
-  const seen = new Set<string>()
-  const organizations: Array<string> = []
-  const ids: Array<string> = []
-  for (const request of requests) {
-    for (const id of request.ids) {
-      const key = `${request.organizationId}/${id}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      organizations.push(request.organizationId)
-      ids.push(id)
-    }
-  }
-  return { organizations, ids }
-}
+const keysOf = (requests: ReadonlyArray<{ readonly organizationId: string; readonly ids: ReadonlyArray<string> }>) => ({
+  organizations: unique(requests.map((request) => request.organizationId)),
+  ids: unique(requests.flatMap((request) => request.ids))
+})
 
 /**
  * Ids are checked inside the batch, not when the request is made: a request whose encoding fails
  * before it is queued, inside a sequential `Effect.all(…, { batching: true })` with requests after it,
  * never completes (the whole `all` hangs). Failing the batch instead fails every request in it.
  */
-const checkPairs = Schema.decodeUnknown(Schema.Struct({ organizations: Schema.Array(Schema.UUID), ids: Schema.Array(Schema.UUID) }))
-
-const unique = <A>(ids: ReadonlyArray<A>): ReadonlyArray<A> => (ids.length < 2 ? ids : [...new Set(ids)])
+const checkKeys = Schema.decodeUnknown(Schema.Struct({ organizations: Schema.Array(Schema.UUID), ids: Schema.Array(Schema.UUID) }))
 
 const groupBy = <K extends string, A>(rows: ReadonlyArray<A>, key: (row: A) => K, wanted: ReadonlySet<string>): ByParent<K, A> => {
   const groups = new Map<K, Array<A>>()
@@ -55,18 +49,8 @@ export const LoadersLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     /**
-     * A batch's statement is `organization_id = ANY($orgs) AND <key> = ANY($ids)` over the batch's distinct
-     * organizations (almost always one) and ids: the planner reads the primary key or the key's index for it
-     * (test/e2e/ReadsExplain.test.ts). Joined to `unnest` pairs, small tables (users, categories) were read by a
-     * Seq Scan and a hash join, and PostgreSQL spent about 3x the CPU of `= ANY` (bench/results/reads.md). Still
-     * tenant-safe: ids are globally unique keys, rows are grouped by their own organization, and each request
-     * keeps only the ids it asked for.
-     */
-    const distinct = (values: ReadonlyArray<string>) => (values.length < 2 ? values : [...new Set(values)])
-
-    /**
      * One coarse resolver: a request `{ organizationId, ids }` (a Data value, so requests compare by
-     * value), grouped by organization on both sides, one statement per batch over the batch's pairs.
+     * value), grouped by organization on both sides, one statement per batch over the batch's keys.
      * Its tag is its own: two resolvers never share a batch. A request gets the rows of its own
      * organization only, and keeps the ids it asked for (the caller filters).
      */
@@ -82,8 +66,8 @@ export const LoadersLive = Layer.effect(
           Result,
           ResultGroupKey: (row) => row.organizationId,
           execute: (requests) => {
-            const pairs = pairsOf(requests)
-            return pairs.ids.length === 0 ? Effect.succeed([]) : Effect.flatMap(checkPairs(pairs), (checked) => query(checked.organizations, checked.ids))
+            const keys = keysOf(requests)
+            return keys.ids.length === 0 ? Effect.succeed([]) : Effect.flatMap(checkKeys(keys), (checked) => query(checked.organizations, checked.ids))
           }
         }),
         (resolver) => (organizationId: OrganizationId, ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Row>> =>
@@ -113,53 +97,53 @@ export const LoadersLive = Layer.effect(
     const selectUsers = (organizations: ReadonlyArray<string>, ids: ReadonlyArray<string>) =>
       sql`SELECT ${userColumns}
             FROM users u
-            WHERE u.organization_id = ANY(${distinct(organizations)}::uuid[]) AND u.id = ANY(${distinct(ids)}::uuid[])`
+            WHERE u.organization_id = ANY(${organizations}::uuid[]) AND u.id = ANY(${ids}::uuid[])`
 
     const users = yield* coarse("users", UserRow, selectUsers)
 
     const organizations = yield* coarse("organizations", OrganizationRow, (orgs, ids) =>
       sql`SELECT o.id, o.id AS "organizationId", o.slug, o.name, o.status
             FROM organizations o
-            WHERE o.id = ANY(${distinct(orgs)}::uuid[]) AND o.id = ANY(${distinct(ids)}::uuid[])`)
+            WHERE o.id = ANY(${orgs}::uuid[]) AND o.id = ANY(${ids}::uuid[])`)
 
     const categories = yield* coarse("categories", CategoryRow, (orgs, ids) =>
       sql`SELECT c.id, c.organization_id AS "organizationId", c.name
             FROM categories c
-            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${distinct(ids)}::uuid[])`)
+            WHERE c.organization_id = ANY(${orgs}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
 
     const cases = yield* coarse("cases", CaseRow, (orgs, ids) =>
       sql`SELECT ${caseColumns(sql)}
             FROM cases c
-            WHERE c.organization_id = ANY(${distinct(orgs)}::uuid[]) AND c.id = ANY(${distinct(ids)}::uuid[])`)
+            WHERE c.organization_id = ANY(${orgs}::uuid[]) AND c.id = ANY(${ids}::uuid[])`)
 
     const investigations = yield* coarse("investigations", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
-            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.id = ANY(${distinct(ids)}::uuid[])`)
+            WHERE i.organization_id = ANY(${orgs}::uuid[]) AND i.id = ANY(${ids}::uuid[])`)
 
     const rius = yield* coarse("rius", RiuRow, (orgs, ids) =>
       sql`SELECT r.id, r.organization_id AS "organizationId", r.reference, r.kind, r.status, r.created_at AS "createdAt"
             FROM rius r
-            WHERE r.organization_id = ANY(${distinct(orgs)}::uuid[]) AND r.id = ANY(${distinct(ids)}::uuid[])`)
+            WHERE r.organization_id = ANY(${orgs}::uuid[]) AND r.id = ANY(${ids}::uuid[])`)
 
     const riuLinksOfCases = yield* coarse("riuLinksOfCases", RiuLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.case_id AS "caseId", a.created_at AS "associatedAt",
                  r.id AS "riuId", r.reference AS "riuReference", r.kind AS "riuKind", r.status AS "riuStatus"
             FROM riu_case_associations a
             JOIN rius r ON r.organization_id = a.organization_id AND r.id = a.riu_id
-            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.case_id = ANY(${distinct(ids)}::uuid[])
+            WHERE a.organization_id = ANY(${orgs}::uuid[]) AND a.case_id = ANY(${ids}::uuid[])
            ORDER BY a.created_at, r.id`)
 
     const caseLinksOfRius = yield* coarse("caseLinksOfRius", CaseLinkRow, (orgs, ids) =>
       sql`SELECT a.organization_id AS "organizationId", a.riu_id AS "riuId", a.case_id AS "caseId"
             FROM riu_case_associations a
-            WHERE a.organization_id = ANY(${distinct(orgs)}::uuid[]) AND a.riu_id = ANY(${distinct(ids)}::uuid[])
+            WHERE a.organization_id = ANY(${orgs}::uuid[]) AND a.riu_id = ANY(${ids}::uuid[])
            ORDER BY a.created_at, a.case_id`)
 
     const investigationsOfCases = yield* coarse("investigationsOfCases", InvestigationRow, (orgs, ids) =>
       sql`SELECT ${investigationColumns(sql)}
             FROM investigations i
-            WHERE i.organization_id = ANY(${distinct(orgs)}::uuid[]) AND i.case_id = ANY(${distinct(ids)}::uuid[])
+            WHERE i.organization_id = ANY(${orgs}::uuid[]) AND i.case_id = ANY(${ids}::uuid[])
            ORDER BY i.created_at, i.id`)
 
     /** Notes of a batch of parents (investigations or cases), in creation order. */
@@ -168,7 +152,7 @@ export const LoadersLive = Layer.effect(
         sql`SELECT n.id, n.organization_id AS "organizationId", n.${sql(parent)} AS "parentId", n.author_id AS "authorId",
                    n.body, n.created_at AS "createdAt"
               FROM ${sql(table)} n
-             WHERE n.organization_id = ANY(${distinct(orgs)}::uuid[]) AND n.${sql(parent)} = ANY(${distinct(ids)}::uuid[])
+             WHERE n.organization_id = ANY(${orgs}::uuid[]) AND n.${sql(parent)} = ANY(${ids}::uuid[])
              ORDER BY n.created_at, n.id`
 
     const notesOfInvestigations = yield* coarse("notesOfInvestigations", NoteRow, notesOf("investigation_notes", "investigation_id"))
@@ -186,7 +170,7 @@ export const LoadersLive = Layer.effect(
       ResultGroupKey: (row) => row.organizationId,
       execute: (requests) =>
         Effect.flatMap(
-          checkPairs(pairsOf(requests.map((request) => ({ organizationId: request.organizationId, ids: [request.id] })))),
+          checkKeys(keysOf(requests.map((request) => ({ organizationId: request.organizationId, ids: [request.id] })))),
           (checked) => selectUsers(checked.organizations, checked.ids)
         )
     })
