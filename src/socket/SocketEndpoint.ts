@@ -390,5 +390,5 @@ export const makeSocketEndpoint = (settings: SocketSettings) =>
       }
     })
 
-    return { accept, run, closeAll, size: () => connections.size }
+    return { accept, run, closeAll }
   })
