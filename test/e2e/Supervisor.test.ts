@@ -68,10 +68,19 @@ const descendants = (pid: number): ReadonlyArray<number> => {
   return children.flatMap((child) => [child, ...descendants(child)])
 }
 
+/**
+ * Still running: the pid exists and is not a zombie. A process that exits after its parent is reparented to
+ * this machine's pid 1, which may leave it unreaped for a while; exited, it holds nothing but its pid.
+ */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
   } catch {
     return false
   }
